@@ -1,0 +1,231 @@
+// The edge to the Kubernetes API: client-node clients for one kubeconfig context, with
+// a per-request timeout, request accounting, verbose tracing and one connection pool.
+// Heavy module: commands import it lazily.
+import {
+  ApiException,
+  AuthorizationV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  OpenidApi,
+  RbacAuthorizationV1Api,
+  VersionApi,
+  WellKnownApi,
+  createConfiguration,
+  ServerConfiguration,
+  type RequestContext,
+  type ResponseContext,
+  type SecurityAuthentication,
+} from '@kubernetes/client-node';
+import type { Dispatcher } from 'undici';
+import { stringify as toYaml } from 'yaml';
+import type { Log } from '../cli/log.js';
+import { contextDocument, type ResolvedContext } from '../kubeconfig/load.js';
+
+export interface KubeClientOptions {
+  requestTimeoutMs: number;
+  log: Log;
+  /** Extra headers on every request, e.g. `Impersonate-User` for impersonation checks. */
+  headers?: Record<string, string>;
+}
+
+export interface KubeClients {
+  /** Where requests go, for messages. */
+  server: string;
+  core: CoreV1Api;
+  rbac: RbacAuthorizationV1Api;
+  authorization: AuthorizationV1Api;
+  customObjects: CustomObjectsApi;
+  openid: OpenidApi;
+  wellKnown: WellKnownApi;
+  version: VersionApi;
+  /** Requests sent so far (every attempt counts). */
+  requestCount(): number;
+  close(): Promise<void>;
+}
+
+export function kubeConfigForContext(resolved: ResolvedContext): KubeConfig {
+  const config = new KubeConfig();
+  config.loadFromString(toYaml(contextDocument(resolved)));
+  return config;
+}
+
+export function inClusterKubeConfig(): KubeConfig {
+  const config = new KubeConfig();
+  config.loadFromCluster();
+  return config;
+}
+
+/** Wraps kubeconfig authentication so that every request shares one dispatcher (connection pool). */
+class PooledAuthentication implements SecurityAuthentication {
+  private dispatcher: Dispatcher | undefined;
+
+  constructor(
+    private readonly config: KubeConfig,
+    private readonly headers: Record<string, string>,
+  ) {}
+
+  getName(): string {
+    return 'kubeconfig authentication (pooled)';
+  }
+
+  async applySecurityAuthentication(context: RequestContext): Promise<void> {
+    await this.config.applySecurityAuthentication(context);
+    for (const [key, value] of Object.entries(this.headers)) context.setHeaderParam(key, value);
+    const created = context.getDispatcher();
+    if (!created) return;
+    if (this.dispatcher === undefined) {
+      this.dispatcher = created;
+    } else if (created !== this.dispatcher) {
+      void created.close();
+      context.setDispatcher(this.dispatcher);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.dispatcher?.destroy();
+    this.dispatcher = undefined;
+  }
+}
+
+export function createKubeClients(config: KubeConfig, options: KubeClientOptions): KubeClients {
+  const cluster = config.getCurrentCluster();
+  if (!cluster) throw new Error('kubeconfig context has no cluster');
+  const authentication = new PooledAuthentication(config, options.headers ?? {});
+  let requests = 0;
+  const { log } = options;
+  const configuration = createConfiguration({
+    baseServer: new ServerConfiguration(cluster.server, {}),
+    authMethods: { default: authentication },
+    promiseMiddleware: [
+      {
+        pre: async (context: RequestContext) => {
+          requests += 1;
+          if (options.requestTimeoutMs > 0) context.setSignal(AbortSignal.timeout(options.requestTimeoutMs));
+          log.debug(`${context.getHttpMethod()} ${context.getUrl()}`);
+          return context;
+        },
+        post: async (response: ResponseContext) => {
+          log.debug(`  → ${response.httpStatusCode}`);
+          return response;
+        },
+      },
+    ],
+  });
+  return {
+    server: cluster.server,
+    core: new CoreV1Api(configuration),
+    rbac: new RbacAuthorizationV1Api(configuration),
+    authorization: new AuthorizationV1Api(configuration),
+    customObjects: new CustomObjectsApi(configuration),
+    openid: new OpenidApi(configuration),
+    wellKnown: new WellKnownApi(configuration),
+    version: new VersionApi(configuration),
+    requestCount: () => requests,
+    close: () => authentication.close(),
+  };
+}
+
+/** The Status body of a failed request, when the server sent one. */
+function statusOf(error: ApiException<unknown>): { message?: string; reason?: string } {
+  const body = error.body;
+  if (typeof body === 'object' && body !== null) return body as { message?: string; reason?: string };
+  if (typeof body === 'string') {
+    try {
+      return JSON.parse(body) as { message?: string; reason?: string };
+    } catch {
+      return { message: body.trim() || undefined };
+    }
+  }
+  return {};
+}
+
+export function httpStatus(error: unknown): number | null {
+  return error instanceof ApiException ? error.code : null;
+}
+
+export const isNotFound = (error: unknown): boolean => httpStatus(error) === 404;
+export const isConflict = (error: unknown): boolean => httpStatus(error) === 409 && statusReason(error) !== 'AlreadyExists';
+export const isAlreadyExists = (error: unknown): boolean => httpStatus(error) === 409 && statusReason(error) === 'AlreadyExists';
+export const isForbidden = (error: unknown): boolean => httpStatus(error) === 403;
+
+export function statusReason(error: unknown): string | null {
+  return error instanceof ApiException ? (statusOf(error).reason ?? null) : null;
+}
+
+function causeCode(error: unknown): string | null {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current; depth += 1) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return null;
+}
+
+function isTimeout(error: unknown): boolean {
+  const name = (error as { name?: string })?.name;
+  return name === 'TimeoutError' || name === 'AbortError' || causeCode(error) === 'UND_ERR_CONNECT_TIMEOUT';
+}
+
+/** One line a person can act on, like kubectl's messages; never a body with secret data. */
+export function describeKubeError(error: unknown, server?: string): string {
+  if (error instanceof ApiException) {
+    const status = statusOf(error);
+    const reason = status.reason ?? (error.code === 401 ? 'Unauthorized' : `HTTP ${error.code}`);
+    if (error.code === 401) return `you must be logged in to the server (Unauthorized)${server ? `: ${server}` : ''}`;
+    return `${status.message ?? `the server answered HTTP ${error.code}`} (${reason})`;
+  }
+  if (isTimeout(error)) return `request to ${server ?? 'the server'} timed out`;
+  const code = causeCode(error);
+  if (code === 'ECONNREFUSED') return `the connection to the server ${server ?? ''} was refused - did you specify the right host or port?`.replace('  ', ' ');
+  if (code && /CERT|SELF_SIGNED|ERR_TLS|UNABLE_TO_VERIFY|HOSTNAME/.test(code)) {
+    return `TLS verification of ${server ?? 'the server'} failed (${code})`;
+  }
+  if (code) return `request to ${server ?? 'the server'} failed (${code})`;
+  return error instanceof Error ? error.message : String(error);
+}
+
+export interface RetryOptions {
+  attempts?: number;
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  log?: Log;
+  /** Says what is being retried, in verbose output. */
+  what?: string;
+}
+
+/** Whether a failed request is worth sending again, and after how long at least (Retry-After). */
+export function retryDelayHint(error: unknown): { retry: boolean; afterMs: number | null } {
+  if (error instanceof ApiException) {
+    if (error.code === 429 || error.code === 500 || error.code === 502 || error.code === 503 || error.code === 504) {
+      const header = error.headers?.['retry-after'];
+      const seconds = header !== undefined ? Number(header) : NaN;
+      return { retry: true, afterMs: Number.isFinite(seconds) ? seconds * 1000 : null };
+    }
+    return { retry: false, afterMs: null };
+  }
+  // Network failures and timeouts: the connection dropped or the server went away.
+  return { retry: true, afterMs: null };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Retries 429, 5xx and network failures with exponential backoff and jitter, honouring Retry-After. */
+export async function withRetry<T>(operation: () => Promise<T>, options: RetryOptions = {}): Promise<T> {
+  const attempts = options.attempts ?? 5;
+  const base = options.baseDelayMs ?? 200;
+  const max = options.maxDelayMs ?? 5000;
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await operation();
+    } catch (error) {
+      const hint = retryDelayHint(error);
+      if (!hint.retry || attempt >= attempts) throw error;
+      const backoff = Math.min(max, base * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2);
+      const delay = Math.min(30_000, Math.max(backoff, hint.afterMs ?? 0));
+      options.log?.debug(`retrying ${options.what ?? 'request'} in ${Math.round(delay)}ms (attempt ${attempt + 1}/${attempts}): ${describeKubeError(error)}`);
+      await sleep(delay);
+    }
+  }
+}

@@ -1,0 +1,53 @@
+// Entry point. Keeps start-up cheap: `--version`, `completion` and `__complete` never load
+// yargs or the Kubernetes client; commands load their implementation when they run.
+import path from 'node:path';
+import { EXIT_USAGE } from './cli/errors.js';
+import { VERSION } from './version.js';
+
+/** `kubectl teleport-argocd` when kubectl started us under the plugin name, else our own name. */
+function invokedAs(): string {
+  const base = path.basename(process.argv0 || process.argv[1] || 'kubectl-teleport-argocd').replace(/\.exe$/i, '');
+  if (/^kubectl-[^-]*_/.test(base)) return `kubectl ${base.slice('kubectl-'.length).replace(/_/g, '-')}`;
+  return base.startsWith('kubectl-') ? base : 'kubectl-teleport-argocd';
+}
+
+async function main(args: string[]): Promise<number> {
+  const commandName = invokedAs();
+  if (args[0] === '--version' || (args.includes('--version') && args.every((arg) => arg.startsWith('-')))) {
+    const verbose = args.includes('-v') || args.includes('--verbose');
+    process.stdout.write(`kubectl-teleport-argocd v${VERSION}${verbose ? ` (node ${process.version}, ${process.platform}/${process.arch})` : ''}\n`);
+    return 0;
+  }
+  if (args[0] === '__complete') {
+    const { completeOutput } = await import('./cli/completion.js');
+    const { contextNames } = await import('./kubeconfig/contexts.js');
+    process.stdout.write(completeOutput(args.slice(1), { contexts: contextNames }));
+    return 0;
+  }
+  if (args[0] === 'completion' && args.length === 2 && !args[1]!.startsWith('-')) {
+    const { completionScript } = await import('./cli/completion.js');
+    const { CliError } = await import('./cli/errors.js');
+    try {
+      process.stdout.write(completionScript(args[1]!, path.basename(commandName.replace(/^kubectl /, 'kubectl-'))));
+      return 0;
+    } catch (error) {
+      if (error instanceof CliError) {
+        process.stderr.write(`error: ${error.message}\n`);
+        return error.exitCode;
+      }
+      throw error;
+    }
+  }
+  const { runCli } = await import('./cli/frame.js');
+  return runCli(args, commandName);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = error instanceof Error && 'exitCode' in error ? Number((error as { exitCode: number }).exitCode) : EXIT_USAGE - 1;
+  },
+);

@@ -1,7 +1,119 @@
-import { CliError } from '../cli/errors.js';
+// `sync`: register and refresh Teleport kube clusters as Argo CD cluster secrets.
 import type { CommandArgs } from '../cli/commands.js';
+import { CliError, errorMessage } from '../cli/errors.js';
 import type { Runtime } from '../cli/globals.js';
+import { renderJson, renderTable, renderYaml, writeStdout } from '../cli/output.js';
+import { loadKubeconfig } from '../kubeconfig/load.js';
+import { detectTeleportContexts } from '../kubeconfig/teleport-contexts.js';
+import { desiredCluster, ExecCache } from '../sync/desired.js';
+import { parseDryRun, parseSyncOptions, selected, type SyncOptions } from '../sync/options.js';
+import { planSync, type DesiredCluster } from '../sync/plan.js';
+import { buildSyncResult, renderDiff, summaryLine, SYNC_COLUMNS, type SyncResult } from '../sync/result.js';
 
-export async function run(_args: CommandArgs, _runtime: Runtime): Promise<number> {
-  throw new CliError('this command is not implemented yet');
+/** Contexts → desired secrets, re-reading the kubeconfig and re-running exec plugins. */
+async function collectDesired(options: SyncOptions, runtime: Runtime): Promise<DesiredCluster[]> {
+  const kubeconfig = loadKubeconfig({ explicitPath: options.sourceKubeconfig ?? runtime.globals.kubeconfig });
+  const { contexts, problems } = detectTeleportContexts(kubeconfig);
+  const exec = new ExecCache(options.execTimeoutMs);
+  const now = new Date();
+  const chosen = contexts.filter((context) => selected(options, [context.route.kubeCluster, context.contextName]));
+  runtime.log.debug(`found ${contexts.length} Teleport context(s), ${chosen.length} selected`);
+  const rendered = await Promise.all(chosen.map((context) => desiredCluster(context, exec, { settings: options.settings, execTimeoutMs: options.execTimeoutMs, now })));
+  const undetectable: DesiredCluster[] = problems
+    .filter((problem) => selected(options, [problem.contextName]))
+    .map((problem) => ({ contextName: problem.contextName, route: null, server: null, error: problem.reason }));
+  return [...rendered, ...undetectable];
+}
+
+async function syncRound(options: SyncOptions, runtime: Runtime, stopped: () => boolean): Promise<SyncResult> {
+  const desired = await collectDesired(options, runtime);
+  if (options.prune && desired.length === 0 && !options.allowEmpty) {
+    throw new CliError('refusing to prune: no Teleport context was found, so every registered cluster would be deleted (check the kubeconfig, or pass --allow-empty)');
+  }
+  const [{ connectSource }, { listClusterSecrets, applyPlan }] = await Promise.all([import('../kube/connect.js'), import('../sync/apply.js')]);
+  const source = connectSource(runtime);
+  try {
+    const existing = await listClusterSecrets(source.clients, runtime.globals.namespace, runtime.log);
+    const plan = planSync(desired, existing, {
+      prefix: options.settings.prefix,
+      takeOver: options.takeOver,
+      prune: options.prune,
+      prunable: (route) => route !== null && selected(options, [route.kubeCluster]),
+    });
+    const items = await applyPlan(plan, desired, {
+      clients: source.clients,
+      namespace: runtime.globals.namespace,
+      dryRun: options.dryRun,
+      concurrency: options.concurrency,
+      takeOver: options.takeOver,
+      log: runtime.log,
+      onProgress: (done, total) => runtime.log.progress(`sync: ${done}/${total} written`),
+      stopped,
+    });
+    runtime.log.clearProgress();
+    runtime.log.debug(`${source.clients.requestCount()} request(s) to ${source.clients.server}`);
+    return buildSyncResult(items, options.dryRun);
+  } finally {
+    await source.clients.close();
+  }
+}
+
+async function print(result: SyncResult, options: SyncOptions, runtime: Runtime): Promise<void> {
+  const { output, noHeaders } = runtime.globals;
+  if (output === 'json') await writeStdout(renderJson(result));
+  else if (output === 'yaml') await writeStdout(`${runtime.globals.output === 'yaml' && options.watch ? '---\n' : ''}${renderYaml(result)}`);
+  else {
+    if (result.items.length === 0) runtime.log.info('No Teleport contexts found.');
+    else await writeStdout(renderTable(result.items, SYNC_COLUMNS, { noHeaders }));
+    if (options.diff) await writeStdout(renderDiff(result));
+  }
+  for (const item of result.items) {
+    if (item.action === 'fail') runtime.log.error(`${item.context ?? item.secret}: ${item.reason}`);
+  }
+  runtime.log.info(summaryLine(result));
+}
+
+/** Resolves after `ms`, or as soon as a signal arrives. */
+function pause(ms: number, stop: Promise<void>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))), stop]).finally(() => clearTimeout(timer));
+}
+
+export async function run(args: CommandArgs, runtime: Runtime): Promise<number> {
+  const options = parseSyncOptions(args, runtime.globals.namespace);
+  if (parseDryRun(args['dry-run']).deprecated) {
+    runtime.log.warn('--dry-run without a value (or true/false) is deprecated; use --dry-run=client, server or none');
+  }
+  let stopped = false;
+  let wake: () => void = () => {};
+  const stop = new Promise<void>((resolve) => (wake = resolve));
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopped) return;
+    stopped = true;
+    runtime.log.info(`received ${signal}: finishing the writes in flight, then exiting`);
+    wake();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    if (!options.watch) {
+      const result = await syncRound(options, runtime, () => stopped);
+      await print(result, options, runtime);
+      if (stopped) throw new CliError('interrupted');
+      return result.summary.fail > 0 ? 1 : 0;
+    }
+    for (let round = 1; !stopped; round += 1) {
+      try {
+        const result = await syncRound(options, runtime, () => stopped);
+        await print(result, options, runtime);
+      } catch (error) {
+        runtime.log.error(`round ${round} failed: ${errorMessage(error)}; retrying in ${String(args.interval ?? '20m')}`);
+      }
+      if (!stopped) await pause(options.intervalMs, stop);
+    }
+    return 0;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
 }

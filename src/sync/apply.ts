@@ -1,0 +1,162 @@
+// Sync against the API: one paged LIST, then the planned writes, concurrently, each
+// retried on 429/5xx/network failures and re-planned on conflicts.
+import type { V1Secret } from '@kubernetes/client-node';
+import { SECRET_TYPE_CLUSTER, SECRET_TYPE_LABEL, MANAGED_BY_LABEL, MANAGED_BY_US, type SecretObject } from '../argocd/cluster-secret.js';
+import type { Log } from '../cli/log.js';
+import { describeKubeError, isAlreadyExists, isConflict, isNotFound, withRetry, type KubeClients } from '../kube/client.js';
+import { planCluster, type DesiredCluster, type PlannedItem } from './plan.js';
+
+const PAGE_SIZE = 500;
+const FIELD_MANAGER = 'kubectl-teleport-argocd';
+const MAX_CONFLICT_RETRIES = 5;
+
+export type DryRun = 'none' | 'client' | 'server';
+
+/** The namespace's Argo CD cluster secrets, in one paged LIST. */
+export async function listClusterSecrets(clients: KubeClients, namespace: string, log: Log): Promise<SecretObject[]> {
+  const secrets: SecretObject[] = [];
+  let continueToken: string | undefined;
+  do {
+    const page = await withRetry(
+      () =>
+        clients.core.listNamespacedSecret({
+          namespace,
+          labelSelector: `${SECRET_TYPE_LABEL}=${SECRET_TYPE_CLUSTER}`,
+          limit: PAGE_SIZE,
+          _continue: continueToken,
+        }),
+      { log, what: `list secrets in ${namespace}` },
+    );
+    secrets.push(...(page.items as unknown as SecretObject[]));
+    continueToken = page.metadata?._continue || undefined;
+  } while (continueToken);
+  return secrets;
+}
+
+export interface ApplyOptions {
+  clients: KubeClients;
+  namespace: string;
+  dryRun: DryRun;
+  concurrency: number;
+  takeOver: boolean;
+  log: Log;
+  /** Called after each finished item (progress line). */
+  onProgress?: (done: number, total: number) => void;
+  /** Checked before each write starts: a signal stops new writes, in-flight ones finish. */
+  stopped?: () => boolean;
+}
+
+type Desired = Extract<DesiredCluster, { secret: SecretObject }>;
+
+function failed(item: PlannedItem, error: unknown, server: string): PlannedItem {
+  return { ...item, action: 'fail', reason: describeKubeError(error, server), object: null };
+}
+
+async function readSecret(options: ApplyOptions, name: string): Promise<SecretObject | undefined> {
+  try {
+    return (await withRetry(() => options.clients.core.readNamespacedSecret({ name, namespace: options.namespace }), {
+      log: options.log,
+      what: `get secret ${name}`,
+    })) as unknown as SecretObject;
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
+}
+
+/** Writes one create or update; on AlreadyExists or Conflict re-reads and plans again. */
+async function writeCluster(item: PlannedItem, desired: Desired, options: ApplyOptions): Promise<PlannedItem> {
+  const { clients, namespace, log } = options;
+  const dryRun = options.dryRun === 'server' ? 'All' : undefined;
+  let current = item;
+  for (let attempt = 0; attempt <= MAX_CONFLICT_RETRIES; attempt += 1) {
+    if (current.action !== 'create' && current.action !== 'update') return current;
+    const body = current.object as unknown as V1Secret;
+    try {
+      if (current.action === 'create') {
+        await withRetry(() => clients.core.createNamespacedSecret({ namespace, body, dryRun, fieldManager: FIELD_MANAGER }), {
+          log,
+          what: `create secret ${current.secretName}`,
+        });
+      } else {
+        await withRetry(
+          () => clients.core.replaceNamespacedSecret({ name: current.secretName!, namespace, body, dryRun, fieldManager: FIELD_MANAGER }),
+          { log, what: `update secret ${current.secretName}` },
+        );
+      }
+      return current;
+    } catch (error) {
+      if (!isConflict(error) && !isAlreadyExists(error)) return failed(current, error, clients.server);
+      log.debug(`${current.secretName}: ${isConflict(error) ? 'conflict' : 'already exists'}; reading it again`);
+      const replanned = planCluster(desired, await readSecret(options, current.secretName!), options.takeOver);
+      // Reading back exactly what we meant to write: an earlier attempt landed and its response was lost.
+      if (replanned.action === 'unchanged') return { ...current, object: null };
+      current = replanned;
+    }
+  }
+  return { ...current, action: 'fail', reason: `gave up after ${MAX_CONFLICT_RETRIES} conflicting updates`, object: null };
+}
+
+/** Deletes one of our secrets, with its resourceVersion as a precondition. */
+async function pruneSecret(item: PlannedItem, options: ApplyOptions): Promise<PlannedItem> {
+  const { clients, namespace, log } = options;
+  const dryRun = options.dryRun === 'server' ? 'All' : undefined;
+  let target = item.object!;
+  for (let attempt = 0; attempt <= MAX_CONFLICT_RETRIES; attempt += 1) {
+    try {
+      await withRetry(
+        () =>
+          clients.core.deleteNamespacedSecret({
+            name: target.metadata.name,
+            namespace,
+            dryRun,
+            body: { preconditions: { resourceVersion: target.metadata.resourceVersion } },
+          }),
+        { log, what: `delete secret ${target.metadata.name}` },
+      );
+      return item;
+    } catch (error) {
+      if (isNotFound(error)) return { ...item, reason: 'already gone' };
+      if (!isConflict(error)) return failed(item, error, clients.server);
+      const live = await readSecret(options, target.metadata.name);
+      if (!live) return { ...item, reason: 'already gone' };
+      if (live.metadata.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY_US) {
+        return { ...item, action: 'skip', reason: 'changed owner while pruning; left alone', object: null };
+      }
+      target = live;
+    }
+  }
+  return { ...item, action: 'fail', reason: `gave up after ${MAX_CONFLICT_RETRIES} conflicts`, object: null };
+}
+
+/** Runs the writes of a plan; returns every item with its final action. */
+export async function applyPlan(items: PlannedItem[], desired: DesiredCluster[], options: ApplyOptions): Promise<PlannedItem[]> {
+  const desiredByName = new Map<string, Desired>();
+  for (const cluster of desired) if ('secret' in cluster) desiredByName.set(cluster.secret.metadata.name, cluster);
+  const results = [...items];
+  const pending = items
+    .map((item, index) => ({ item, index }))
+    .filter(({ item }) => item.action === 'create' || item.action === 'update' || item.action === 'prune');
+  if (options.dryRun === 'client') return results;
+  let next = 0;
+  let done = 0;
+  const worker = async (): Promise<void> => {
+    while (next < pending.length && !options.stopped?.()) {
+      const { item, index } = pending[next++]!;
+      try {
+        results[index] =
+          item.action === 'prune' ? await pruneSecret(item, options) : await writeCluster(item, desiredByName.get(item.secretName!)!, options);
+      } catch (error) {
+        results[index] = failed(item, error, options.clients.server);
+      }
+      done += 1;
+      options.onProgress?.(done, pending.length);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency, pending.length)) }, worker));
+  // Writes a signal kept from starting are reported as such, not as done.
+  for (const { item, index } of pending.slice(next)) {
+    results[index] = { ...item, action: 'skip', reason: 'interrupted before writing', object: null };
+  }
+  return results;
+}

@@ -1,0 +1,69 @@
+// From kubeconfig contexts to the secrets that should exist: credentials are read (or
+// fetched from exec plugins) and rendered into the tbot secret format. One context's
+// failure becomes a `fail` item and never stops the others.
+import { renderClusterSecret, type ClusterSecretSpec } from '../argocd/cluster-secret.js';
+import { runExecCredential, type ExecCredentialResult } from '../kubeconfig/exec-credential.js';
+import type { TeleportContext } from '../kubeconfig/teleport-contexts.js';
+import { summarizeCertificate } from '../teleport/identity.js';
+import { routedServerUrl } from '../teleport/routing.js';
+import type { DesiredCluster } from './plan.js';
+
+/** The settings every rendered secret shares (from flags). */
+export type SecretSettings = Omit<ClusterSecretSpec, 'route' | 'proxyBase' | 'credentials' | 'botName' | 'updated'>;
+
+export interface DesiredOptions {
+  settings: SecretSettings;
+  execTimeoutMs: number;
+  now: Date;
+}
+
+/** Runs each distinct exec plugin once per round, even when several contexts share it (tbot). */
+export class ExecCache {
+  private readonly runs = new Map<string, Promise<ExecCredentialResult>>();
+  constructor(private readonly timeoutMs: number) {}
+
+  get(exec: Parameters<typeof runExecCredential>[0]): Promise<ExecCredentialResult> {
+    const key = JSON.stringify([exec.command, exec.args ?? [], exec.env ?? [], exec.apiVersion ?? '']);
+    let run = this.runs.get(key);
+    if (!run) {
+      run = runExecCredential(exec, this.timeoutMs);
+      this.runs.set(key, run);
+    }
+    return run;
+  }
+}
+
+async function clientCertificate(context: TeleportContext, exec: ExecCache): Promise<{ certPem: string; keyPem: string }> {
+  const credentials = context.credentials;
+  if (credentials.kind === 'static') return credentials;
+  if (credentials.kind === 'missing') throw new Error(credentials.reason);
+  const result = await exec.get(credentials.exec);
+  if (!result.certPem || !result.keyPem) {
+    throw new Error('the exec plugin returned a token, but Teleport needs a client certificate');
+  }
+  return { certPem: result.certPem, keyPem: result.keyPem };
+}
+
+export async function desiredCluster(context: TeleportContext, exec: ExecCache, options: DesiredOptions): Promise<DesiredCluster> {
+  const server = routedServerUrl(context.proxyBase, context.route);
+  const fail = (error: string): DesiredCluster => ({ contextName: context.contextName, route: context.route, server, error });
+  try {
+    if (!context.caPem) return fail(`cluster of context "${context.contextName}" has no certificate-authority(-data); Argo CD needs the Teleport CA`);
+    const { certPem, keyPem } = await clientCertificate(context, exec);
+    const certificate = summarizeCertificate(certPem);
+    if (Date.parse(certificate.notAfter) <= options.now.getTime()) {
+      return fail(`client certificate expired at ${certificate.notAfter}; log in again (tsh kube login) or check tbot`);
+    }
+    const secret = renderClusterSecret({
+      ...options.settings,
+      route: context.route,
+      proxyBase: context.proxyBase,
+      credentials: { caPem: context.caPem, certPem, keyPem, serverName: context.serverName },
+      botName: certificate.teleport.botName,
+      updated: options.now,
+    });
+    return { contextName: context.contextName, route: context.route, server, secret };
+  } catch (error) {
+    return fail(error instanceof Error ? error.message : String(error));
+  }
+}

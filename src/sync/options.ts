@@ -1,0 +1,136 @@
+// `sync` flags → validated options. Every usage error is raised here, before any request.
+import {
+  DEFAULT_SECRET_PREFIX,
+  DEFAULT_NAME_TEMPLATE,
+  MANAGED_BY_LABEL,
+  SECRET_TYPE_LABEL,
+  isDns1123Label,
+  validateNameTemplate,
+  validateSecretPrefix,
+} from '../argocd/cluster-secret.js';
+import type { CommandArgs } from '../cli/commands.js';
+import { formatDuration, parseDuration } from '../cli/duration.js';
+import { UsageError } from '../cli/errors.js';
+import { compileGlob, GlobSyntaxError } from '../util/glob.js';
+import type { DryRun } from './apply.js';
+import type { SecretSettings } from './desired.js';
+
+export interface SyncOptions {
+  include: Array<(value: string) => boolean>;
+  exclude: Array<(value: string) => boolean>;
+  sourceKubeconfig?: string;
+  settings: SecretSettings;
+  takeOver: boolean;
+  prune: boolean;
+  allowEmpty: boolean;
+  dryRun: DryRun;
+  diff: boolean;
+  watch: boolean;
+  intervalMs: number;
+  concurrency: number;
+  execTimeoutMs: number;
+}
+
+const QUALIFIED_NAME = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/;
+const RESERVED_LABELS = new Set([SECRET_TYPE_LABEL, MANAGED_BY_LABEL]);
+
+function strings(value: unknown): string[] {
+  if (value === undefined || value === null) return [];
+  return (Array.isArray(value) ? value : [value]).map(String);
+}
+
+function keyValues(values: string[], flag: string, checkValue: boolean): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const entry of values) {
+    const index = entry.indexOf('=');
+    if (index <= 0) throw new UsageError(`invalid ${flag} "${entry}": expected key=value`);
+    const key = entry.slice(0, index);
+    const value = entry.slice(index + 1);
+    if (!QUALIFIED_NAME.test(key)) throw new UsageError(`invalid ${flag} key "${key}": must be a qualified name such as example.com/team`);
+    if (checkValue && !LABEL_VALUE.test(value)) {
+      throw new UsageError(`invalid ${flag} value "${value}" for "${key}": at most 63 letters, digits, '-', '_' or '.'`);
+    }
+    if (flag === '--label' && RESERVED_LABELS.has(key)) throw new UsageError(`--label cannot set "${key}": the plugin sets it`);
+    result[key] = value;
+  }
+  return result;
+}
+
+function globs(values: string[], flag: string): Array<(value: string) => boolean> {
+  return values.map((pattern) => {
+    try {
+      return compileGlob(pattern);
+    } catch (error) {
+      if (error instanceof GlobSyntaxError) throw new UsageError(`invalid ${flag} glob ${error.message}`);
+      throw error;
+    }
+  });
+}
+
+/** kubectl's --dry-run: none|client|server; bare means client (deprecated), true/false too. */
+export function parseDryRun(value: unknown): { dryRun: DryRun; deprecated: boolean } {
+  if (value === undefined) return { dryRun: 'none', deprecated: false };
+  const text = String(value);
+  if (text === '' || text === 'true') return { dryRun: 'client', deprecated: true };
+  if (text === 'false') return { dryRun: 'none', deprecated: true };
+  if (text === 'none' || text === 'client' || text === 'server') return { dryRun: text, deprecated: false };
+  throw new UsageError(`Invalid dry-run value (${text}). Must be "none", "server", or "client".`);
+}
+
+export function parseSyncOptions(args: CommandArgs, namespace: string): SyncOptions {
+  const prefix = String(args['secret-prefix'] ?? DEFAULT_SECRET_PREFIX);
+  validateSecretPrefix(prefix);
+  const nameTemplate = String(args['name-template'] ?? DEFAULT_NAME_TEMPLATE);
+  validateNameTemplate(nameTemplate);
+  const namespaces = strings(args.namespaces).flatMap((value) => value.split(',')).map((value) => value.trim()).filter(Boolean);
+  for (const name of namespaces) {
+    if (!isDns1123Label(name)) throw new UsageError(`invalid --namespaces entry "${name}": must be a valid namespace name`);
+  }
+  if (args['cluster-resources'] && namespaces.length === 0) {
+    throw new UsageError('--cluster-resources is only applicable together with --namespaces');
+  }
+  const project = args.project === undefined ? undefined : String(args.project);
+  if (project !== undefined && project.trim() === '') throw new UsageError('--project cannot be empty');
+  const intervalMs = parseDuration(String(args.interval ?? '20m'), '--interval');
+  if (intervalMs < 1000) throw new UsageError('--interval must be at least 1s');
+  const concurrency = Number(args.concurrency ?? 8);
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError('--concurrency must be a whole number of at least 1');
+  const execTimeoutMs = parseDuration(String(args['exec-timeout'] ?? '30s'), '--exec-timeout');
+  const { dryRun } = parseDryRun(args['dry-run']);
+  const watch = Boolean(args.watch);
+  if (watch && dryRun !== 'none') throw new UsageError('--watch cannot be combined with --dry-run');
+  if (args['allow-empty'] && !args.prune) throw new UsageError('--allow-empty only applies together with --prune');
+  return {
+    include: globs(strings(args.globs), 'GLOB'),
+    exclude: globs(strings(args.exclude), '--exclude'),
+    sourceKubeconfig: args['source-kubeconfig'] === undefined ? undefined : String(args['source-kubeconfig']),
+    settings: {
+      namespace,
+      prefix,
+      nameTemplate,
+      project,
+      namespaces,
+      clusterResources: Boolean(args['cluster-resources']),
+      labels: keyValues(strings(args.label), '--label', true),
+      annotations: keyValues(strings(args.annotation), '--annotation', false),
+      refreshInterval: watch ? formatDuration(intervalMs) : undefined,
+    },
+    takeOver: Boolean(args['take-over']),
+    prune: Boolean(args.prune),
+    allowEmpty: Boolean(args['allow-empty']),
+    dryRun,
+    diff: Boolean(args.diff),
+    watch,
+    intervalMs,
+    concurrency,
+    execTimeoutMs,
+  };
+}
+
+/** GLOB/--exclude over a kube cluster name and (when known) a context name. */
+export function selected(options: Pick<SyncOptions, 'include' | 'exclude'>, names: Array<string | null | undefined>): boolean {
+  const candidates = names.filter((name): name is string => Boolean(name));
+  const matches = (patterns: Array<(value: string) => boolean>) => patterns.some((match) => candidates.some(match));
+  return (options.include.length === 0 || matches(options.include)) && !matches(options.exclude);
+}

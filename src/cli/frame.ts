@@ -38,6 +38,11 @@ export async function runCli(args: string[], commandName: string): Promise<numbe
       );
     }
     for (const flag of spec.flags) {
+      // yargs leaves `[undefined]` for an array flag that was not given.
+      if (flag.type === 'array' && Array.isArray(argv[flag.name])) {
+        const values = (argv[flag.name] as unknown[]).filter((value) => value !== undefined).map(String);
+        argv[flag.name] = values.length > 0 ? values : undefined;
+      }
       if (flag.type === 'number' && argv[flag.name] !== undefined && !Number.isFinite(argv[flag.name])) {
         throw new UsageError(`invalid value for --${flag.name}: must be a number`);
       }

@@ -46,10 +46,11 @@ export function parseRoutedServer(server: string): KubeRoute | null {
   return { teleportCluster, kubeCluster };
 }
 
-/** The proxy part of a server URL: scheme, host and port, without any path. */
+/** The proxy part of a server URL: scheme, host and port as written (URL would drop `:443`), no path. */
 export function proxyBaseUrl(server: string): string {
-  const url = new URL(server);
-  return `${url.protocol}//${url.host}`;
+  const match = /^(https?:\/\/[^/?#]+)/i.exec(server.trim());
+  if (!match) throw new Error(`server "${server}" is not an http(s) URL`);
+  return match[1]!;
 }
 
 function isIpAddress(host: string): boolean {

@@ -30,10 +30,16 @@ async function syncRound(options: SyncOptions, runtime: Runtime, stopped: () => 
   if (options.prune && desired.length === 0 && !options.allowEmpty) {
     throw new CliError('refusing to prune: no Teleport context was found, so every registered cluster would be deleted (check the kubeconfig, or pass --allow-empty)');
   }
-  const [{ connectSource }, { listClusterSecrets, applyPlan }] = await Promise.all([import('../kube/connect.js'), import('../sync/apply.js')]);
+  const [{ connectSource }, { listClusterSecrets, applyPlan }, { describeKubeError }] = await Promise.all([
+    import('../kube/connect.js'),
+    import('../sync/apply.js'),
+    import('../kube/client.js'),
+  ]);
   const source = connectSource(runtime);
   try {
-    const existing = await listClusterSecrets(source.clients, runtime.globals.namespace, runtime.log);
+    const existing = await listClusterSecrets(source.clients, runtime.globals.namespace, runtime.log).catch((error: unknown) => {
+      throw new CliError(`cannot list the cluster secrets in namespace "${runtime.globals.namespace}" (context ${source.contextName}): ${describeKubeError(error, source.clients.server)}`);
+    });
     const plan = planSync(desired, existing, {
       prefix: options.settings.prefix,
       takeOver: options.takeOver,

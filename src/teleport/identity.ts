@@ -81,8 +81,21 @@ export function certificateDer(pem: string): Buffer {
   return Buffer.from(match[1]!.replace(/\s+/g, ''), 'base64');
 }
 
+// tbot and tsh put one certificate in many contexts and secrets: parse each text once.
+const summaries = new Map<string, CertificateSummary>();
+const SUMMARY_CACHE_LIMIT = 10_000;
+
 /** Parses the first certificate of a PEM text. Throws a plain Error when it is not one. */
 export function summarizeCertificate(pem: string): CertificateSummary {
+  const cached = summaries.get(pem);
+  if (cached) return structuredClone(cached);
+  const summary = parseCertificate(pem);
+  if (summaries.size >= SUMMARY_CACHE_LIMIT) summaries.clear();
+  summaries.set(pem, summary);
+  return structuredClone(summary);
+}
+
+function parseCertificate(pem: string): CertificateSummary {
   const der = certificateDer(pem);
   let certificate: Certificate;
   try {

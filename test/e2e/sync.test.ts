@@ -20,8 +20,8 @@ let kubeconfigFile: string;
 
 const nameOf = (kube: string) => clusterSecretName('teleport.argocd-cluster', { teleportCluster: TELEPORT_CLUSTER, kubeCluster: kube });
 const secrets = () => world.source.store.list('secrets', 'argocd');
-const decoded = (secret: { data?: Record<string, string> }) =>
-  Object.fromEntries(Object.entries(secret.data ?? {}).map(([key, value]) => [key, Buffer.from(value, 'base64').toString('utf8')]));
+const decoded = (secret: object) =>
+  Object.fromEntries(Object.entries((secret as { data?: Record<string, string> }).data ?? {}).map(([key, value]) => [key, Buffer.from(value, 'base64').toString('utf8')]));
 
 async function sync(args: string[], file = kubeconfigFile) {
   const result = await runPlugin(['sync', '--kubeconfig', file, '-o', 'json', ...args]);
@@ -166,7 +166,7 @@ describe('sync with tbot kubernetes/v2 contexts', () => {
 
   it('prunes only its own secrets, and refuses to prune from an empty kubeconfig', async () => {
     expect((await sync([])).code).toBe(0);
-    const gone = { ...world.source.store.get('secrets', 'argocd', nameOf('staging'))! };
+    const gone = structuredClone(world.source.store.get('secrets', 'argocd', nameOf('staging'))!) as { metadata: Record<string, any>; data: Record<string, string> };
     gone.metadata = { ...gone.metadata, name: clusterSecretName('teleport.argocd-cluster', { teleportCluster: TELEPORT_CLUSTER, kubeCluster: 'retired' }), annotations: { ...gone.metadata.annotations, 'teleport.dev/kubernetes-cluster-name': 'retired' } };
     delete gone.metadata.resourceVersion;
     delete gone.metadata.uid;

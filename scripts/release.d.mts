@@ -1,0 +1,2 @@
+// Types for release.mjs (imported by the TypeScript tests).
+export function removePeSignature(file: string): void;

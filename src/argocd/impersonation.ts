@@ -2,165 +2,11 @@
 // AppProject `destinationServiceAccounts` validation and first-match resolution, and the
 // Kubernetes user name a sync would impersonate. Pure: plain objects in, plain values out.
 import type { CheckResult } from '../audit/check-report.js';
+import { compileGlob, globMatch, isLiteralGlob } from '../util/glob.js';
 
 export const IMPERSONATION_ENABLED_KEY = 'application.sync.impersonation.enabled';
 export const IMPERSONATION_ENFORCED_KEY = 'application.sync.impersonation.enforced';
 export const ARGOCD_CM = 'argocd-cm';
-
-// ---------------------------------------------------------------------------------------
-// Globs exactly as gobwas/glob v0.2.3 compiles them without separators (what Argo CD's
-// glob util uses): `*`/`**` match any run of characters including `/` and `:`, `?` one
-// character, `[abc]`/`[!abc]` one of (not) the listed characters, `[a-z]`/`[!a-z]` ONE
-// range (no mix of ranges and characters), `{a,b}` alternatives (nestable; a group left
-// open is closed at the end), `\` escapes the next character (a trailing one is dropped),
-// `}` and `,` are literal outside a group. Empty or unterminated classes do not compile.
-// src/util/glob.ts is a friendlier dialect for CLI filters; this one must be exact.
-
-export class ArgoGlobError extends Error {}
-
-type GlobNode =
-  | { kind: 'text'; text: string }
-  | { kind: 'any' }
-  | { kind: 'single' }
-  | { kind: 'class'; not: boolean; chars: string }
-  | { kind: 'range'; not: boolean; lo: string; hi: string }
-  | { kind: 'anyOf'; patterns: GlobNode[][] };
-
-const TEXT_BREAKERS = ['?', '*', '[', '{'];
-const TERMS_BREAKERS = [...TEXT_BREAKERS, '}', ','];
-
-function parseArgoGlob(pattern: string): GlobNode[] {
-  const runes = Array.from(pattern);
-  let pos = 0;
-  const readText = (breakers: readonly string[]): string => {
-    let text = '';
-    let escaped = false;
-    while (pos < runes.length) {
-      const rune = runes[pos]!;
-      pos += 1;
-      if (!escaped) {
-        if (rune === '\\') {
-          escaped = true;
-          continue;
-        }
-        if (breakers.includes(rune)) {
-          pos -= 1;
-          break;
-        }
-      }
-      escaped = false;
-      text += rune;
-    }
-    return text;
-  };
-  const readClass = (): GlobNode => {
-    let not = false;
-    if (runes[pos] === '!') {
-      not = true;
-      pos += 1;
-    }
-    if (pos >= runes.length) throw new ArgoGlobError('unexpected end of input in a character class');
-    let node: GlobNode;
-    if (runes[pos + 1] === '-') {
-      const lo = runes[pos]!;
-      const hi = runes[pos + 2];
-      if (hi === undefined) throw new ArgoGlobError('unexpected end of input in a character class');
-      if (hi.codePointAt(0)! < lo.codePointAt(0)!) throw new ArgoGlobError(`range ${lo}-${hi} is reversed`);
-      pos += 3;
-      node = { kind: 'range', not, lo, hi };
-    } else {
-      const chars = readText([']']);
-      node = { kind: 'class', not, chars };
-    }
-    if (pos >= runes.length) throw new ArgoGlobError('unexpected end of input in a character class');
-    if (runes[pos] !== ']') throw new ArgoGlobError('a character class holds one range or a list of characters, then "]"');
-    pos += 1;
-    if (node.kind === 'class' && node.chars === '') throw new ArgoGlobError('empty character class');
-    return node;
-  };
-
-  const root: GlobNode[] = [];
-  // Open groups, innermost last: the group and the pattern that holds it.
-  const groups: Array<{ group: Extract<GlobNode, { kind: 'anyOf' }>; outer: GlobNode[] }> = [];
-  let current = root;
-  while (pos < runes.length) {
-    const rune = runes[pos]!;
-    if (rune === '{') {
-      pos += 1;
-      const alternative: GlobNode[] = [];
-      const group: Extract<GlobNode, { kind: 'anyOf' }> = { kind: 'anyOf', patterns: [alternative] };
-      current.push(group);
-      groups.push({ group, outer: current });
-      current = alternative;
-    } else if (rune === ',' && groups.length > 0) {
-      pos += 1;
-      const alternative: GlobNode[] = [];
-      groups.at(-1)!.group.patterns.push(alternative);
-      current = alternative;
-    } else if (rune === '}' && groups.length > 0) {
-      pos += 1;
-      current = groups.pop()!.outer;
-    } else if (rune === '[') {
-      pos += 1;
-      current.push(readClass());
-    } else if (rune === '?') {
-      pos += 1;
-      current.push({ kind: 'single' });
-    } else if (rune === '*') {
-      pos += runes[pos + 1] === '*' ? 2 : 1;
-      current.push({ kind: 'any' });
-    } else {
-      const text = readText(groups.length > 0 ? TERMS_BREAKERS : TEXT_BREAKERS);
-      if (text !== '') current.push({ kind: 'text', text });
-    }
-  }
-  return root;
-}
-
-const codePoint = (rune: string): string => `\\u{${rune.codePointAt(0)!.toString(16)}}`;
-
-function toRegExp(nodes: readonly GlobNode[]): string {
-  return nodes
-    .map((node) => {
-      switch (node.kind) {
-        case 'text':
-          return Array.from(node.text, codePoint).join('');
-        case 'any':
-          return '.*';
-        case 'single':
-          return '.';
-        case 'class':
-          return `[${node.not ? '^' : ''}${Array.from(node.chars, codePoint).join('')}]`;
-        case 'range':
-          return `[${node.not ? '^' : ''}${codePoint(node.lo)}-${codePoint(node.hi)}]`;
-        case 'anyOf':
-          return `(?:${node.patterns.map(toRegExp).join('|')})`;
-      }
-    })
-    .join('');
-}
-
-/** Compiles an Argo CD glob; throws ArgoGlobError when Argo CD could not compile it either. */
-export function compileArgoGlob(pattern: string): (value: string) => boolean {
-  const expression = new RegExp(`^${toRegExp(parseArgoGlob(pattern))}$`, 'su');
-  return (value) => expression.test(value);
-}
-
-/** Argo CD's glob.Match: a pattern that does not compile matches nothing. */
-export function argoGlobMatch(pattern: string, value: string): boolean {
-  try {
-    return compileArgoGlob(pattern)(value);
-  } catch {
-    return false;
-  }
-}
-
-const GLOB_META = /[*?[\]{}\\]/;
-
-/** A pattern without glob syntax matches exactly itself. */
-export function isLiteralGlob(pattern: string): boolean {
-  return !GLOB_META.test(pattern);
-}
 
 // ---------------------------------------------------------------------------------------
 // argocd-cm
@@ -226,7 +72,7 @@ const SERVICE_ACCOUNT_DISALLOWED = /[!*[\]{}\\/]/;
 function globProblem(field: string, pattern: string): string | null {
   if (pattern.includes('!')) return `${field} "${pattern}" contains "!" (negation is not allowed here)`;
   try {
-    compileArgoGlob(pattern);
+    compileGlob(pattern);
     return null;
   } catch (error) {
     return `${field} "${pattern}" is not a valid glob: ${(error as Error).message}`;
@@ -262,7 +108,7 @@ export function matchDestinationServiceAccount(
   server: string,
   namespace: string,
 ): { index: number; entry: DestinationServiceAccount } | null {
-  const index = entries.findIndex((entry) => argoGlobMatch(entry.server, server) && argoGlobMatch(entry.namespace, namespace));
+  const index = entries.findIndex((entry) => globMatch(entry.server, server) && globMatch(entry.namespace, namespace));
   return index < 0 ? null : { index, entry: entries[index]! };
 }
 
@@ -298,8 +144,8 @@ export interface RegisteredCluster {
 export function projectTargetsCluster(project: ProjectView, cluster: RegisteredCluster): boolean {
   return project.destinations.some(
     (destination) =>
-      (destination.server !== '' && !destination.server.startsWith('!') && argoGlobMatch(destination.server, cluster.server)) ||
-      (destination.name !== '' && !destination.name.startsWith('!') && argoGlobMatch(destination.name, cluster.name)),
+      (destination.server !== '' && !destination.server.startsWith('!') && globMatch(destination.server, cluster.server)) ||
+      (destination.name !== '' && !destination.name.startsWith('!') && globMatch(destination.name, cluster.name)),
   );
 }
 
@@ -346,7 +192,7 @@ export function projectCoverage(project: ProjectView, cluster: RegisteredCluster
   ];
   const covered: CoverageEntry[] = [];
   entries.forEach((entry, index) => {
-    if (!argoGlobMatch(entry.server, cluster.server)) return;
+    if (!globMatch(entry.server, cluster.server)) return;
     const account = entry.defaultServiceAccount;
     let namespaces: string[];
     let dependsOnApplication = false;

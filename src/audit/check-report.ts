@@ -1,5 +1,5 @@
 // The report model shared by `check join` and `check impersonation` (product.md §6.3).
-import { API_VERSION, type Column } from '../cli/output.js';
+import { API_VERSION, renderJson, renderTable, renderYaml, type Column } from '../cli/output.js';
 
 export type CheckStatus = 'pass' | 'warn' | 'fail' | 'skip';
 
@@ -41,4 +41,11 @@ export const CHECK_COLUMNS: Column<CheckResult>[] = [
 export function checkSummaryLine(report: CheckReport): string {
   const { pass, warn, fail, skip } = report.summary;
   return `${pass} passed, ${warn} warnings, ${fail} failed, ${skip} skipped`;
+}
+
+/** The report in the user's format: table (default), json or yaml. */
+export function renderCheckReport(report: CheckReport, output: string, noHeaders: boolean): string {
+  if (output === 'json') return renderJson(report);
+  if (output === 'yaml') return renderYaml(report);
+  return renderTable(report.results, CHECK_COLUMNS, { noHeaders });
 }

@@ -101,7 +101,8 @@ export const COMMANDS: CommandSpec[] = [
     path: ['join'],
     describe: "Render (and verify) everything tbot's Kubernetes join needs",
     examples: [
-      ['$0 join --cluster-name example.teleport.sh --proxy example.teleport.sh:443 --out-dir tbot/', 'write role, bot, token, RBAC and Helm values'],
+      ['$0 join --cluster-name example.teleport.sh --proxy example.teleport.sh:443 --selector env=prod --out-dir tbot/', 'write role, bot, token, RBAC and Helm values'],
+      ['$0 join --cluster-name example.teleport.sh --proxy example.teleport.sh:443 --kube-cluster prod-eu --impersonation --apply-rbac', 'impersonation-ready role, and bind RBAC for bot-argocd'],
     ],
     flags: [
       { name: 'cluster-name', type: 'string', describe: 'Teleport cluster name (tctl status)', demand: true },
@@ -128,6 +129,10 @@ export const COMMANDS: CommandSpec[] = [
   {
     path: ['check', 'join'],
     describe: "Verify that Teleport's Auth Service will accept tbot's Kubernetes join",
+    examples: [
+      ['$0 check join --cluster-name example.teleport.sh', 'request a token for argocd:tbot and judge it as Teleport will'],
+      ['tctl get token/argocd-join | $0 check join --cluster-name example.teleport.sh --token-file -', 'also detect JWKS drift after key rotation'],
+    ],
     flags: [
       { name: 'cluster-name', type: 'string', describe: 'Teleport cluster name (the token audience)', demand: true },
       { name: 'service-account', type: 'string', describe: "tbot's service account NS:NAME (default <namespace>:tbot)" },
@@ -141,6 +146,10 @@ export const COMMANDS: CommandSpec[] = [
     path: ['check', 'impersonation'],
     positional: GLOB,
     describe: 'Verify an Argo CD sync-impersonation setup through Teleport',
+    examples: [
+      ['$0 check impersonation', 'every registered Teleport cluster, through its own credentials'],
+      ['$0 check impersonation "prod-*" --role-file roles.yaml --strict', 'also judge the role files; warnings fail too'],
+    ],
     flags: [
       { name: 'role-file', type: 'array', describe: 'Teleport role YAML (tctl get roles) to check (repeatable)', complete: 'files' },
       { name: 'target-context', type: 'array', describe: 'KUBE=CTX: check kube cluster KUBE directly through context CTX (repeatable)' },

@@ -27,7 +27,7 @@ import {
   type ServiceAccountRef,
 } from '../argocd/impersonation.js';
 import type { SecretObject } from '../argocd/cluster-secret.js';
-import { buildCheckReport, checkReportFailed, checkSummaryLine, type CheckResult } from '../audit/check-report.js';
+import { buildCheckReport, checkReportFailed, checkSummaryLine, renderCheckReport, type CheckResult } from '../audit/check-report.js';
 import type { AuditedCluster } from '../audit/cluster-status.js';
 import type { CommandArgs } from '../cli/commands.js';
 import { CliError, errorMessage, UsageError } from '../cli/errors.js';
@@ -48,7 +48,6 @@ import {
   type TeleportKubeRole,
 } from '../teleport/role-rules.js';
 import { compileGlob, GlobSyntaxError } from '../util/glob.js';
-import { renderCheckReport } from './check-join.js';
 
 const CONCURRENCY = 8;
 
@@ -125,7 +124,7 @@ interface SourceFacts {
 }
 
 async function readSourceFacts(clients: KubeClients, namespace: string, runtime: Runtime): Promise<SourceFacts> {
-  const [{ describeKubeError, isNotFound, withRetry }, { listClusterSecrets }] = await Promise.all([import('../kube/client.js'), import('../sync/apply.js')]);
+  const [{ describeKubeError, isNotFound, withRetry }, { listClusterSecrets }] = await Promise.all([import('../kube/client.js'), import('../kube/cluster-secrets.js')]);
   const fail = (what: string, error: unknown) => new CliError(`cannot read ${what} in namespace ${namespace}: ${describeKubeError(error, clients.server)}`);
   const retry = { log: runtime.log };
   const settings = withRetry(() => clients.core.readNamespacedConfigMap({ name: ARGOCD_CM, namespace }), { ...retry, what: `get configmap ${ARGOCD_CM}` }).then(

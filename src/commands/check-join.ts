@@ -1,10 +1,10 @@
 // `check join`: preflight for tbot's Kubernetes join, as Teleport's Auth Service will judge it.
 import { readFileSync } from 'node:fs';
-import { buildCheckReport, CHECK_COLUMNS, checkReportFailed, checkSummaryLine, type CheckReport } from '../audit/check-report.js';
+import { buildCheckReport, checkReportFailed, checkSummaryLine, renderCheckReport } from '../audit/check-report.js';
 import type { CommandArgs } from '../cli/commands.js';
 import { CliError, errorMessage } from '../cli/errors.js';
 import type { Runtime } from '../cli/globals.js';
-import { renderJson, renderTable, renderYaml, writeStdout } from '../cli/output.js';
+import { writeStdout } from '../cli/output.js';
 import { judgeJoin, type JoinJudgement, type ParsedTokenFile } from '../join/check.js';
 import { parseCheckJoinOptions, type CheckJoinOptions } from '../join/options.js';
 import { findTokenResource, TokenFileError } from '../teleport/join-validation.js';
@@ -38,12 +38,6 @@ export async function runJoinChecks(options: CheckJoinOptions, tokenFile: Parsed
   } finally {
     await source.clients.close();
   }
-}
-
-export function renderCheckReport(report: CheckReport, output: string, noHeaders: boolean): string {
-  if (output === 'json') return renderJson(report);
-  if (output === 'yaml') return renderYaml(report);
-  return renderTable(report.results, CHECK_COLUMNS, { noHeaders });
 }
 
 export async function run(args: CommandArgs, runtime: Runtime): Promise<number> {

@@ -3,7 +3,7 @@
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Document, isScalar } from 'yaml';
-import { buildCheckReport, checkReportFailed, checkSummaryLine } from '../audit/check-report.js';
+import { buildCheckReport, checkReportFailed, checkSummaryLine, renderCheckReport } from '../audit/check-report.js';
 import type { CommandArgs } from '../cli/commands.js';
 import { CliError } from '../cli/errors.js';
 import type { Runtime } from '../cli/globals.js';
@@ -21,7 +21,7 @@ import {
   type ClusterRoleBinding,
   type JoinSetup,
 } from '../teleport/resources.js';
-import { renderCheckReport, runJoinChecks } from './check-join.js';
+import { runJoinChecks } from './check-join.js';
 
 interface RenderedFile {
   /** File name in --out-dir. */

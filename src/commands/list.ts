@@ -54,7 +54,7 @@ export async function run(args: CommandArgs, runtime: Runtime): Promise<number> 
   const options = parseListOptions(args, runtime);
   const [{ connectSource }, { listClusterSecrets }, { describeKubeError }] = await Promise.all([
     import('../kube/connect.js'),
-    import('../sync/apply.js'),
+    import('../kube/cluster-secrets.js'),
     import('../kube/client.js'),
   ]);
   const { namespace } = runtime.globals;

@@ -30,9 +30,10 @@ async function syncRound(options: SyncOptions, runtime: Runtime, stopped: () => 
   if (options.prune && desired.length === 0 && !options.allowEmpty) {
     throw new CliError('refusing to prune: no Teleport context was found, so every registered cluster would be deleted (check the kubeconfig, or pass --allow-empty)');
   }
-  const [{ connectSource }, { listClusterSecrets, applyPlan }, { describeKubeError }] = await Promise.all([
+  const [{ connectSource }, { applyPlan }, { listClusterSecrets }, { describeKubeError }] = await Promise.all([
     import('../kube/connect.js'),
     import('../sync/apply.js'),
+    import('../kube/cluster-secrets.js'),
     import('../kube/client.js'),
   ]);
   const source = connectSource(runtime);

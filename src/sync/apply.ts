@@ -1,37 +1,15 @@
 // Sync against the API: one paged LIST, then the planned writes, concurrently, each
 // retried on 429/5xx/network failures and re-planned on conflicts.
 import type { V1Secret } from '@kubernetes/client-node';
-import { SECRET_TYPE_CLUSTER, SECRET_TYPE_LABEL, MANAGED_BY_LABEL, MANAGED_BY_US, type SecretObject } from '../argocd/cluster-secret.js';
+import { MANAGED_BY_LABEL, MANAGED_BY_US, type SecretObject } from '../argocd/cluster-secret.js';
 import type { Log } from '../cli/log.js';
 import { describeKubeError, isAlreadyExists, isConflict, isNotFound, withRetry, type KubeClients } from '../kube/client.js';
 import { planCluster, type DesiredCluster, type PlannedItem } from './plan.js';
 
-const PAGE_SIZE = 500;
 const FIELD_MANAGER = 'kubectl-teleport-argocd';
 const MAX_CONFLICT_RETRIES = 5;
 
 export type DryRun = 'none' | 'client' | 'server';
-
-/** The namespace's Argo CD cluster secrets, in one paged LIST. */
-export async function listClusterSecrets(clients: KubeClients, namespace: string, log: Log): Promise<SecretObject[]> {
-  const secrets: SecretObject[] = [];
-  let continueToken: string | undefined;
-  do {
-    const page = await withRetry(
-      () =>
-        clients.core.listNamespacedSecret({
-          namespace,
-          labelSelector: `${SECRET_TYPE_LABEL}=${SECRET_TYPE_CLUSTER}`,
-          limit: PAGE_SIZE,
-          _continue: continueToken,
-        }),
-      { log, what: `list secrets in ${namespace}` },
-    );
-    secrets.push(...(page.items as unknown as SecretObject[]));
-    continueToken = page.metadata?._continue || undefined;
-  } while (continueToken);
-  return secrets;
-}
 
 export interface ApplyOptions {
   clients: KubeClients;

@@ -4,10 +4,10 @@
 // rule against `sub`, and the token resource itself, including drift of its pasted JWKS
 // against the cluster's live one. Functions of their inputs only; `now` is passed in.
 import { calculateJwkThumbprint, compactVerify, decodeJwt, decodeProtectedHeader, importJWK, type JWK } from 'jose';
-import { parseAllDocuments } from 'yaml';
 import type { CheckStatus } from '../audit/check-report.js';
 import { humanDuration } from '../cli/duration.js';
 import { formatServiceAccount, type JoinType, type ServiceAccountRef } from './resources.js';
+import { kindsOf, parseResourceDocuments } from './resource-documents.js';
 
 /** go-jose's leeway in Teleport's `ValidateWithLeeway` call. */
 export const CLAIM_LEEWAY_MS = 10_000;
@@ -290,18 +290,15 @@ export class TokenFileError extends Error {}
  * Returns the kinds found when there is no token, for the report.
  */
 export function findTokenResource(text: string, bot: string): { token: TokenResource | null; kinds: string[] } {
-  const objects: Array<Record<string, unknown>> = [];
-  for (const document of parseAllDocuments(text)) {
-    if (document.errors.length > 0) throw new TokenFileError(`not YAML: ${document.errors[0]!.message.split('\n')[0]}`);
-    const value: unknown = document.toJS();
-    const listed = (value as { items?: unknown } | null)?.items;
-    for (const item of Array.isArray(value) ? value : Array.isArray(listed) ? listed : [value]) {
-      if (typeof item === 'object' && item !== null && !Array.isArray(item)) objects.push(item as Record<string, unknown>);
-    }
+  let objects: Array<Record<string, unknown>>;
+  try {
+    objects = parseResourceDocuments(text);
+  } catch (error) {
+    throw new TokenFileError((error as Error).message);
   }
   if (objects.length === 0) throw new TokenFileError('no YAML object in it (expected a Teleport token, as `tctl get token/NAME` prints it)');
   const tokens = objects.filter((object) => object.kind === 'token') as TokenResource[];
-  const kinds = objects.map((object) => (typeof object.kind === 'string' ? object.kind : '<no kind>'));
+  const kinds = kindsOf(objects);
   if (tokens.length <= 1) return { token: tokens[0] ?? null, kinds };
   const forBot = tokens.filter((token) => token.spec?.bot_name === bot);
   if (forBot.length === 1) return { token: forBot[0]!, kinds };

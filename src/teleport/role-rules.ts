@@ -2,7 +2,7 @@
 // Argo CD sync impersonation (teleport.md §7, the guide's "Argo CD Impersonation"; the
 // wildcard follows the guide's newer behaviour, reference/README.md). Pure: role YAML
 // text or certificate identities in, principals and check results out.
-import { parseAllDocuments } from 'yaml';
+import { kindsOf, parseResourceDocuments } from './resource-documents.js';
 import type { CheckResult } from '../audit/check-report.js';
 
 export const SEVERAL_USERS_ERROR =
@@ -52,16 +52,15 @@ function kubeRole(object: Record<string, unknown>): TeleportKubeRole {
 
 /** Teleport roles from YAML or JSON: one document, a `---` stream (`tctl get roles`), a list, or `{items: […]}`. */
 export function parseTeleportRoles(text: string): TeleportKubeRole[] {
-  const objects: Record<string, unknown>[] = [];
-  for (const document of parseAllDocuments(text)) {
-    if (document.errors.length > 0) throw new RoleFileError(`not YAML: ${document.errors[0]!.message.split('\n')[0]}`);
-    const value: unknown = document.toJS();
-    const items: unknown[] = Array.isArray(value) ? value : Array.isArray(record(value).items) ? (record(value).items as unknown[]) : [value];
-    for (const item of items) if (Object.keys(record(item)).length > 0) objects.push(record(item));
+  let objects: Array<Record<string, unknown>>;
+  try {
+    objects = parseResourceDocuments(text);
+  } catch (error) {
+    throw new RoleFileError((error as Error).message);
   }
   const roles = objects.filter((object) => object.kind === 'role').map(kubeRole);
   if (roles.length === 0) {
-    const kinds = [...new Set(objects.map((object) => (typeof object.kind === 'string' ? object.kind : '<no kind>')))];
+    const kinds = [...new Set(kindsOf(objects))];
     throw new RoleFileError(`no Teleport role in it${kinds.length > 0 ? ` (found ${kinds.join(', ')})` : ''}; expected \`tctl get roles\` output`);
   }
   return roles;

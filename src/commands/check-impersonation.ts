@@ -1,7 +1,6 @@
 // `check impersonation`: verify Argo CD sync impersonation through Teleport end to end
 // (product.md §5.5, §6.3, §7): Argo CD's settings and projects, the bot's Teleport
 // identity, and the target clusters' answers. Reads only; key material stays in memory.
-import { readFileSync } from 'node:fs';
 import {
   accountsToCheck,
   controlPlaneAccessCheck,
@@ -30,7 +29,8 @@ import type { SecretObject } from '../argocd/cluster-secret.js';
 import { buildCheckReport, checkReportFailed, checkSummaryLine, renderCheckReport, type CheckResult } from '../audit/check-report.js';
 import type { AuditedCluster } from '../audit/cluster-status.js';
 import type { CommandArgs } from '../cli/commands.js';
-import { CliError, errorMessage, UsageError } from '../cli/errors.js';
+import { CliError, UsageError } from '../cli/errors.js';
+import { readInputFile } from '../cli/input.js';
 import type { Runtime } from '../cli/globals.js';
 import { parseOutputFormat, writeStdout } from '../cli/output.js';
 import type { KubeClients } from '../kube/client.js';
@@ -79,14 +79,7 @@ function parseTargetContexts(value: unknown): Map<string, string> {
 }
 
 function readRoleFile(path: string): RoleFile {
-  const source = path === '-' ? 'stdin' : path;
-  let text: string;
-  try {
-    text = readFileSync(path === '-' ? 0 : path, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new CliError(code === 'ENOENT' ? `role file "${path}" does not exist` : `cannot read role file "${source}": ${errorMessage(error)}`);
-  }
+  const { source, text } = readInputFile(path, 'role file');
   try {
     return { source, roles: parseTeleportRoles(text) };
   } catch (error) {

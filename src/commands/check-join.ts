@@ -1,8 +1,8 @@
 // `check join`: preflight for tbot's Kubernetes join, as Teleport's Auth Service will judge it.
-import { readFileSync } from 'node:fs';
 import { buildCheckReport, checkReportFailed, checkSummaryLine, renderCheckReport } from '../audit/check-report.js';
 import type { CommandArgs } from '../cli/commands.js';
-import { CliError, errorMessage } from '../cli/errors.js';
+import { CliError } from '../cli/errors.js';
+import { readInputFile } from '../cli/input.js';
 import type { Runtime } from '../cli/globals.js';
 import { writeStdout } from '../cli/output.js';
 import { judgeJoin, type JoinJudgement, type ParsedTokenFile } from '../join/check.js';
@@ -11,14 +11,7 @@ import { findTokenResource, TokenFileError } from '../teleport/join-validation.j
 
 /** Reads `--token-file` (a path, or `-` for stdin) before any request; a bad file is an error. */
 export function readTokenFile(path: string, bot: string): ParsedTokenFile {
-  const source = path === '-' ? 'stdin' : path;
-  let text: string;
-  try {
-    text = readFileSync(path === '-' ? 0 : path, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new CliError(code === 'ENOENT' ? `token file "${path}" does not exist` : `cannot read token file "${source}": ${errorMessage(error)}`);
-  }
+  const { source, text } = readInputFile(path, 'token file');
   try {
     return { source, ...findTokenResource(text, bot) };
   } catch (error) {

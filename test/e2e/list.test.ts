@@ -10,7 +10,7 @@ import { renderClusterSecret, type SecretObject } from '../../src/argocd/cluster
 import type { ClusterList, ClusterListItem } from '../../src/audit/cluster-status.js';
 import { isolatedEnv, runPlugin, runThroughKubectl, type RunResult } from '../support/run.js';
 import { startKubeApiServer, type FakeKubeCluster, type KubeObject } from '../world/apiserver/index.js';
-import { argocdClusterAddSecret, declarativeClusterSecret, tbotClusterSecret } from '../world/fixtures/index.js';
+import { argocdClusterAddSecret, tbotClusterSecret } from '../world/fixtures/index.js';
 import type { PemPair } from '../world/pki.js';
 import { startSandbox, type Sandbox } from '../world/sandbox.js';
 import { startTeleportProxy, type TeleportProxy } from '../world/teleport-proxy/index.js';

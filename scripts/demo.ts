@@ -1,11 +1,12 @@
 // `npm run demo`: the plugin's main job on the local sandbox, run the way a user runs it —
 // `kubectl teleport-argocd …` through the real kubectl, with the built binary on PATH.
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, symlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { BOT, BOT_ROLE, startSandbox, tbotKubeconfig, TELEPORT_CLUSTER } from '../test/world/sandbox.js';
-import { mergeKubeconfigs } from '../test/world/fixtures/index.js';
+import { mergeKubeconfigs, type Kubeconfig } from '../test/world/fixtures/index.js';
+import { parse } from 'yaml';
 
 const work = mkdtempSync(path.join(tmpdir(), 'teleport-argocd-demo-'));
 const bin = path.join(work, 'bin');
@@ -61,6 +62,39 @@ try {
 
   say('6. Check an Argo CD sync-impersonation setup end to end (here it is not enabled, so the check explains what is missing).');
   await run(['teleport-argocd', 'check', 'impersonation'], 1);
+
+  say('7. Follow the fixes the check names, then check again.');
+  await run(['-n', 'argocd', 'patch', 'configmap', 'argocd-cm', '--type', 'merge', '-p', '{"data":{"application.sync.impersonation.enabled":"true"}}']);
+  const project = path.join(work, 'appproject.yaml');
+  writeFileSync(project, [
+    'apiVersion: argoproj.io/v1alpha1',
+    'kind: AppProject',
+    'metadata: {name: platform, namespace: argocd}',
+    'spec:',
+    '  sourceRepos: ["*"]',
+    '  destinations: [{server: "*", namespace: apps}]',
+    '  destinationServiceAccounts: [{server: "*", namespace: apps, defaultServiceAccount: deployer}]',
+    '',
+  ].join('\n'));
+  await run(['apply', '-f', project]);
+  process.stdout.write('# Teleport admin: the bot role gets kubernetes_users [\'*\'] and no kubernetes_groups (tctl edit role); tbot renews.\n');
+  world.proxy.setRole(BOT_ROLE, { kubernetesUsers: ['*'], kubernetesLabels: { '*': '*' } });
+  const impersonating = await world.proxy.issueIdentity({ user: `bot-${BOT}`, roles: [BOT_ROLE], botName: BOT, kubernetesUsers: ['*'] });
+  const targetAdmins = Object.entries(world.targets).map(([name, target]) => {
+    const admin = parse(target.kubeconfig(target.admin, { context: `admin@${name}`, cluster: `admin@${name}`, user: `admin@${name}` })) as Kubeconfig;
+    return admin;
+  });
+  await world.writeKubeconfig(kubeconfig, mergeKubeconfigs(sourceOnly, tbotKubeconfig(world.proxy, Object.keys(world.targets), impersonating), ...targetAdmins));
+  await run(['teleport-argocd', 'sync']);
+  for (const name of Object.keys(world.targets)) {
+    process.stdout.write(`# cluster admin of ${name}: the control plane runs as bot-${BOT}; syncs impersonate apps:deployer\n`);
+    await run(['--context', `admin@${name}`, 'create', 'clusterrole', 'argocd-read-all', '--verb=get,list,watch', '--resource=*.*']);
+    await run(['--context', `admin@${name}`, 'create', 'clusterrolebinding', 'argocd-read-all', '--clusterrole=argocd-read-all', `--user=bot-${BOT}`]);
+    await run(['--context', `admin@${name}`, 'create', 'clusterrolebinding', `${BOT}-edit`, '--clusterrole=edit', `--user=bot-${BOT}`]);
+    await run(['--context', `admin@${name}`, '-n', 'apps', 'create', 'serviceaccount', 'deployer']);
+  }
+  await run(['config', 'use-context', 'source']);
+  await run(['teleport-argocd', 'check', 'impersonation']);
 } finally {
   await world.close();
 }

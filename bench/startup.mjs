@@ -1,8 +1,9 @@
 // `npm run bench:startup [-- --runs N] [-- --kubeconfig FILE [--context NAME] [-n NS]]`:
 // median wall time of the built binary's cheapest paths next to `kubectl version --client`,
-// measured alternately in one run so that machine load hits every command alike. With a
-// kubeconfig it also times `list` against `kubectl get secrets` on the same server.
-// Prints figures and ratios; asserts nothing.
+// measured alternately in one run so that machine load hits every command alike: the
+// entry-script paths (--version, help, __complete) and a usage error, which loads the app
+// chunk and parses with yargs but sends nothing. With a kubeconfig it also times `list`
+// against `kubectl get secrets` on the same server. Prints figures and ratios; asserts nothing.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -28,6 +29,8 @@ const cases = [
   { name: 'kubectl-teleport-argocd --version', command: BINARY, args: ['--version'] },
   { name: 'kubectl-teleport-argocd --help', command: BINARY, args: ['--help'] },
   { name: "kubectl-teleport-argocd __complete ''", command: BINARY, args: ['__complete', ''] },
+  { name: 'kubectl-teleport-argocd sync --help', command: BINARY, args: ['sync', '--help'] },
+  { name: 'kubectl-teleport-argocd sync --bogus (exit 2)', command: BINARY, args: ['sync', '--bogus'], status: 2 },
 ];
 const server = options.kubeconfig
   ? [...(options.context ? ['--context', options.context] : []), '--kubeconfig', options.kubeconfig, '-n', options.namespace]
@@ -39,11 +42,11 @@ const GET_SECRETS = server && {
 };
 if (server) cases.push(GET_SECRETS, { name: 'kubectl-teleport-argocd list -A', command: BINARY, args: ['list', '-A', ...server] });
 
-function timeOnce({ command, args }) {
+function timeOnce({ command, args, status = 0 }) {
   const start = process.hrtime.bigint();
   const result = spawnSync(command, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
   const elapsed = Number(process.hrtime.bigint() - start) / 1e6;
-  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} exited ${result.status}: ${String(result.stderr).trim()}`);
+  if (result.status !== status) throw new Error(`${command} ${args.join(' ')} exited ${result.status}: ${String(result.stderr).trim()}`);
   return elapsed;
 }
 

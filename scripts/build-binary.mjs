@@ -1,19 +1,40 @@
 // Builds dist/kubectl-teleport-argocd: the bundle as a Node single-executable application
-// injected into the project's pinned Node (the npm `node` package), with a V8 code cache
+// injected into the project's pinned Node (the npm `node` package), with V8 code caches
 // for fast start-up. Downloads nothing.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { inject } from 'postject';
-import { bundle } from './bundle.mjs';
+import { bundle, chunkFiles } from './bundle.mjs';
+
+const CHUNK_CACHE = fileURLToPath(new URL('./chunk-cache.mjs', import.meta.url));
 
 export const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 
-/** Produces a SEA blob from the bundle with the running Node (which must be the target's exact version). */
+/**
+ * Produces a SEA blob from the bundle (the entry `main` and its chunks as assets) with the
+ * running Node, which must be the target's exact version. `codeCache` adds V8 code caches:
+ * for the entry (Node's own) and warm ones for the chunks; only for the host's platform.
+ */
 export function buildBlob(main, blob, { codeCache }) {
   const config = `${blob}.sea-config.json`;
+  const assets = {};
+  for (const chunk of chunkFiles(main)) {
+    const name = path.basename(chunk, '.cjs');
+    assets[`${name}.cjs`] = chunk;
+    if (codeCache) {
+      const cache = `${blob}.${name}.cache`;
+      // A clean child: the cache records V8's flags, and NODE_OPTIONS could change them.
+      const env = { ...process.env };
+      delete env.NODE_OPTIONS;
+      execFileSync(process.execPath, [CHUNK_CACHE, chunk, cache], { stdio: ['ignore', 'ignore', 'pipe'], env }); // the warm-up's usage error is expected
+      assets[`${name}.cache`] = cache;
+    }
+  }
   writeFileSync(
     config,
-    JSON.stringify({ main, output: blob, disableExperimentalSEAWarning: true, useCodeCache: codeCache, useSnapshot: false, execArgvExtension: 'none' }),
+    JSON.stringify({ main, output: blob, disableExperimentalSEAWarning: true, useCodeCache: codeCache, useSnapshot: false, execArgvExtension: 'none', assets }),
   );
   execFileSync(process.execPath, ['--experimental-sea-config', config], { stdio: ['ignore', 'ignore', 'ignore'] });
   return readFileSync(blob);
@@ -25,6 +46,17 @@ export async function injectBlob(binary, blob, { macho = false } = {}) {
     machoSegmentName: macho ? 'NODE_SEA' : undefined,
     overwrite: true,
   });
+}
+
+/** A rejected cache still works, only slowly; say so instead of shipping it. */
+function assertChunkCachesAccepted(binary, work) {
+  // `list` with a kubeconfig that does not exist loads both chunks, then fails before any request.
+  const args = ['list', '--kubeconfig', path.resolve(work, 'no-such-kubeconfig')];
+  const { stderr } = spawnSync(binary, args, { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NODE_DEBUG: 'sea-chunks' } });
+  for (const chunk of chunkFiles('main.cjs')) {
+    const name = path.basename(chunk, '.cjs');
+    if (!new RegExp(`${name}: code cache accepted`).test(stderr)) throw new Error(`${binary}: the ${name} chunk's code cache was not used:\n${stderr}`);
+  }
 }
 
 async function main() {
@@ -44,6 +76,7 @@ async function main() {
   chmodSync(staged, 0o755);
   await injectBlob(staged, blob);
   const version = execFileSync(staged, ['--version'], { encoding: 'utf8' }).trim();
+  assertChunkCachesAccepted(staged, work);
   renameSync(staged, output);
   rmSync(work, { recursive: true, force: true });
   process.stdout.write(`built ${output}: ${version}\n`);

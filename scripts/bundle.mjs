@@ -1,24 +1,158 @@
-// Bundles src/main.ts and everything it imports into one CommonJS file for the Node SEA.
+// Bundles src/main.ts into CommonJS for the Node SEA, in three parts:
+// - the entry script (main.cjs): --version, help, completion and everything they import;
+// - the `app` chunk (app.cjs, next to it): the yargs frame and the commands — everything
+//   behind main.ts's `import('./cli/frame.js')` — except:
+// - the `kube` chunk (kube.cjs): @kubernetes/client-node (with undici), the exports we use.
+// The SEA compiles its whole main script at start-up, so a small entry keeps the fast paths
+// fast; chunks are embedded as assets and compiled when first required (usage errors and
+// offline commands never load `kube`), by scripts/sea-chunks.cjs, with warm code caches
+// from scripts/chunk-cache.mjs.
 import { build } from 'esbuild';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const SRC = path.join(ROOT, 'src');
+const LOADER = fileURLToPath(new URL('./sea-chunks.cjs', import.meta.url));
+
+const KUBE_CLIENT = '@kubernetes/client-node';
+
+/** The chunk files `bundle(main)` writes next to `main`. */
+export function chunkFiles(main) {
+  return ['app.cjs', 'kube.cjs'].map((file) => path.join(path.dirname(main), file));
+}
+
+const common = {
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node24',
+  minify: true,
+  keepNames: true,
+  legalComments: 'none',
+  charset: 'ascii', // the loader decodes chunks as latin1
+  logLevel: 'warning',
+  // ESM dependencies read import.meta.url; in the CJS bundle it is the executable's own URL.
+  define: { 'import.meta.url': 'import_meta_url', __PLUGIN_VERSION__: JSON.stringify(pkg.version) },
+  banner: { js: 'var import_meta_url = require("node:url").pathToFileURL(__filename).href;' },
+};
+
+/**
+ * yargs lays out help and usage with string-width (Intl.Segmenter, emoji and East Asian
+ * width tables: ~25 ms to load, more to run on every parse). We render help ourselves
+ * (src/cli/help.ts) and yargs never prints a layout, so its copies measure plain length.
+ */
+const plainStringWidth = {
+  name: 'plain-string-width',
+  setup(context) {
+    context.onResolve({ filter: /^string-width$/ }, ({ importer }) =>
+      /node_modules[\\/](yargs|cliui|wrap-ansi)[\\/]/.test(importer) ? { path: 'string-width', namespace: 'plain-string-width' } : undefined,
+    );
+    context.onLoad({ filter: /.*/, namespace: 'plain-string-width' }, () => ({
+      contents: 'export default function stringWidth(text) { return String(text).replace(/\\u001b\\[[0-9;]*m/g, "").length; }',
+      loader: 'js',
+    }));
+  },
+};
+
+/** In the entry: main.ts's import of the frame loads the app chunk; nothing else may load code. */
+const entrySplit = {
+  name: 'entry-split',
+  setup(context) {
+    const main = path.join(SRC, 'main.ts');
+    context.onResolve({ filter: /.*/ }, ({ kind, importer, path: target }) => {
+      if (kind !== 'dynamic-import') return undefined;
+      if (importer === main && target === './cli/frame.js') return { path: 'app', namespace: 'chunk' };
+      if (importer === main) return undefined;
+      // Commands' `load()` in the registry: only the frame calls it, and the frame is in the chunk.
+      return { path: `${path.relative(SRC, path.resolve(path.dirname(importer), target))} (from ${path.relative(ROOT, importer)})`, namespace: 'not-in-entry' };
+    });
+    context.onLoad({ filter: /.*/, namespace: 'chunk' }, ({ path: name }) => chunkModule(name));
+    context.onLoad({ filter: /.*/, namespace: 'not-in-entry' }, ({ path: what }) => ({
+      contents: `throw new Error(${JSON.stringify(`${what} is in the app chunk, not in the entry script`)});`,
+      loader: 'js',
+    }));
+  },
+};
+
+/** A module that loads chunk `name` (resolved in the chunk namespace). */
+function chunkModule(name) {
+  return { contents: `module.exports = require(${JSON.stringify(LOADER)}).loadChunk(${JSON.stringify(name)});`, resolveDir: ROOT, loader: 'js' };
+}
+
+/** In the app chunk, the Kubernetes client is the kube chunk. */
+const kubeSplit = {
+  name: 'kube-split',
+  setup(context) {
+    context.onResolve({ filter: /^@kubernetes\/client-node$/ }, ({ importer }) =>
+      importer.startsWith(SRC + path.sep) ? { path: 'kube', namespace: 'chunk' } : undefined,
+    );
+    context.onLoad({ filter: /.*/, namespace: 'chunk' }, ({ path: name }) => chunkModule(name));
+  },
+};
+
+/**
+ * The names our code imports from the Kubernetes client, read from an ESM build that keeps
+ * it external, so that the kube chunk exports (and esbuild keeps) only those.
+ */
+function kubeClientImports(esmText) {
+  const names = new Set();
+  const quoted = KUBE_CLIENT.replace(/[/]/g, '\\/');
+  for (const [, list] of esmText.matchAll(new RegExp(`import\\s*\\{([^}]*)\\}\\s*from\\s*"${quoted}"`, 'g'))) {
+    for (const item of list.split(',')) if (item.trim()) names.add(item.trim().split(/\s+as\s+/)[0]);
+  }
+  if (new RegExp(`import\\s+[\\w$*][^{]*from\\s*"${quoted}"`).test(esmText)) {
+    throw new Error(`import named exports from ${KUBE_CLIENT}: a namespace or default import would keep all of it in the kube chunk`);
+  }
+  if (names.size === 0) throw new Error(`found no imports from ${KUBE_CLIENT}: the kube chunk would be empty`);
+  return [...names].sort();
+}
+
+/** The chunk's entry: the frame, and (for the build's cache warm-up only) every module in it. */
+function appEntry(modules) {
+  const imports = modules.map((file) => `import(${JSON.stringify(`./${path.relative(SRC, file).split(path.sep).join('/')}`)})`);
+  return {
+    contents: [
+      "export { runCli } from './cli/frame.ts';",
+      "import { runCli } from './cli/frame.ts';",
+      'export async function warmUp() {',
+      `  await Promise.all([${imports.join(', ')}]);`,
+      '  // A usage error stops right before a command would run: all of the parsing, no I/O.',
+      "  await runCli(['list', '--output', 'warm-up'], 'kubectl-teleport-argocd');",
+      '}',
+    ].join('\n'),
+    resolveDir: SRC,
+    sourcefile: 'app-chunk.ts',
+    loader: 'ts',
+  };
+}
 
 export async function bundle(outfile = 'build/main.cjs') {
+  await build({ ...common, entryPoints: [path.join(SRC, 'main.ts')], outfile, plugins: [entrySplit, plainStringWidth] });
+  const [app, kube] = chunkFiles(outfile);
+  // First pass, as ESM with the client external: which of our modules the app chunk holds
+  // (warmUp evaluates them all) and what they import from the client.
+  const { metafile, outputFiles } = await build({
+    ...common,
+    format: 'esm',
+    minify: false,
+    stdin: appEntry([]),
+    outfile: app,
+    write: false,
+    metafile: true,
+    external: [KUBE_CLIENT],
+    plugins: [plainStringWidth],
+  });
+  const modules = Object.keys(metafile.inputs)
+    .map((input) => path.resolve(input)) // relative to the working directory, like esbuild's
+    .filter((file) => file.startsWith(SRC + path.sep) && file.endsWith('.ts') && existsSync(file)); // not the virtual entry
+  await build({ ...common, stdin: appEntry(modules), outfile: app, plugins: [kubeSplit, plainStringWidth] });
   await build({
-    entryPoints: ['src/main.ts'],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node24',
-    minify: true,
-    keepNames: true,
-    legalComments: 'none',
-    logLevel: 'warning',
-    // ESM dependencies read import.meta.url; in the CJS bundle it is the executable's own URL.
-    define: { 'import.meta.url': 'import_meta_url', __PLUGIN_VERSION__: JSON.stringify(pkg.version) },
-    banner: { js: 'var import_meta_url = require("node:url").pathToFileURL(__filename).href;' },
+    ...common,
+    stdin: { contents: `export { ${kubeClientImports(outputFiles[0].text).join(', ')} } from '${KUBE_CLIENT}';`, resolveDir: ROOT, sourcefile: 'kube-chunk.js', loader: 'js' },
+    outfile: kube,
   });
   return outfile;
 }

@@ -9,6 +9,8 @@ const DIRECTIVE_NO_FILE = 4;
 
 export function completionScript(shell: string, binary: string): string {
   const fn = `_${binary.replace(/[^A-Za-z0-9]/g, '_')}`;
+  // The name it was started as, our own name and krew's link name.
+  const names = [...new Set([binary, 'kubectl-teleport-argocd', 'kubectl-teleport_argocd'])];
   switch (shell) {
     case 'bash':
       return `# bash completion for ${binary}; load with: source <(${binary} completion bash)
@@ -22,10 +24,10 @@ ${fn}() {
     COMPREPLY=( $(compgen -f -- "$cur") )
   fi
 }
-complete -o default -F ${fn} ${binary} kubectl-teleport-argocd kubectl-teleport_argocd
+complete -o default -F ${fn} ${names.join(' ')}
 `;
     case 'zsh':
-      return `#compdef ${binary} kubectl-teleport-argocd kubectl-teleport_argocd
+      return `#compdef ${names.join(' ')}
 # zsh completion for ${binary}; load with: source <(${binary} completion zsh)
 ${fn}() {
   local -a candidates
@@ -40,16 +42,18 @@ ${fn}() {
     _files
   fi
 }
-compdef ${fn} ${binary} kubectl-teleport-argocd kubectl-teleport_argocd
+compdef ${fn} ${names.join(' ')}
 `;
     case 'fish':
+      // `$command` is the command as typed, so krew's `kubectl-teleport_argocd` calls itself.
       return `# fish completion for ${binary}; load with: ${binary} completion fish | source
 function __${fn}_complete
     set -l words (commandline -opc)
+    set -l command $words[1]
     set -e words[1]
-    ${binary} __complete $words (commandline -ct) 2>/dev/null | string match -v -r '^:[0-9]+$'
+    $command __complete $words (commandline -ct) 2>/dev/null | string match -v -r '^:[0-9]+$'
 end
-complete -c ${binary} -f -a '(__${fn}_complete)'
+${names.map((name) => `complete -c ${name} -f -a '(__${fn}_complete)'`).join('\n')}
 `;
     default:
       throw new UsageError(`unsupported shell "${shell}": use bash, zsh or fish`);
@@ -68,12 +72,12 @@ function findFlag(flags: FlagSpec[], word: string): FlagSpec | undefined {
 }
 
 export interface CompletionSources {
-  /** Context names of the kubeconfig the typed words point at. */
-  contexts(kubeconfig: string | undefined): string[];
+  /** Context names of the kubeconfig the typed words point at (loaded only when asked for). */
+  contexts(kubeconfig: string | undefined): Promise<string[]>;
 }
 
 /** Candidates for the last word, given the words typed before it. */
-export function complete(words: string[], current: string, sources: CompletionSources): string[] {
+export async function complete(words: string[], current: string, sources: CompletionSources): Promise<string[]> {
   const path: string[] = [];
   let kubeconfig: string | undefined;
   for (let index = 0; index < words.length; index += 1) {
@@ -105,17 +109,17 @@ export function complete(words: string[], current: string, sources: CompletionSo
   return [...children];
 }
 
-function valueCandidates(flag: FlagSpec, sources: CompletionSources, kubeconfig: string | undefined): string[] {
+async function valueCandidates(flag: FlagSpec, sources: CompletionSources, kubeconfig: string | undefined): Promise<string[]> {
   if (Array.isArray(flag.complete)) return flag.complete;
   if (flag.complete === 'contexts') return sources.contexts(kubeconfig);
   return [];
 }
 
 /** Output for `__complete`: candidates that start with the current word, then the directive. */
-export function completeOutput(args: string[], sources: CompletionSources): string {
+export async function completeOutput(args: string[], sources: CompletionSources): Promise<string> {
   const current = args[args.length - 1] ?? '';
   const words = args.slice(0, -1);
-  const candidates = complete(words, current, sources).filter((candidate) => candidate.startsWith(current));
+  const candidates = (await complete(words, current, sources)).filter((candidate) => candidate.startsWith(current));
   const previous = words[words.length - 1];
   const flag = previous ? findFlag(flagsOf([]), previous) ?? COMMANDS.flatMap((c) => c.flags).find((f) => `--${f.name}` === previous) : undefined;
   const directive = flag?.complete === 'files' ? DIRECTIVE_DEFAULT : DIRECTIVE_NO_FILE;

@@ -1,9 +1,11 @@
-// The yargs frame: global flags, one yargs command per registry entry, help that names
-// the binary the way the user called it, and errors mapped to exit codes.
+// The yargs frame: global flags, one yargs command per registry entry, and errors mapped
+// to exit codes. Help is rendered by ./help.js from the registry (main.ts answers `--help`
+// before loading this module), so yargs is told nothing about layout, usage or examples.
 import yargs, { type Argv } from 'yargs';
 import { COMMANDS, GLOBAL_FLAGS, type CommandArgs, type CommandSpec, type FlagSpec } from './commands.js';
 import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, errorMessage } from './errors.js';
 import { createRuntime, parseGlobalOptions, type RawGlobalArgs } from './globals.js';
+import { COMPLETION_COMMAND, groupDescription, renderHelp } from './help.js';
 import { colorEnabled, Log } from './log.js';
 
 function addFlag(parser: Argv, flag: FlagSpec, global: boolean): Argv {
@@ -30,6 +32,23 @@ export async function runCli(args: string[], commandName: string): Promise<numbe
   let exitCode = EXIT_OK;
 
   const runCommand = (spec: CommandSpec) => async (argv: Record<string, unknown>) => {
+    if (argv.help) {
+      // Forms main.ts does not spot (`-vh`, `--help=true`) still get help, not a run.
+      process.stdout.write(renderHelp(spec.path, commandName));
+      return;
+    }
+    for (const flag of [...GLOBAL_FLAGS, ...spec.flags]) {
+      const value = argv[flag.name];
+      if (!Array.isArray(value)) continue;
+      if (flag.type === 'array') {
+        // yargs leaves `[undefined]` for an array flag that was not given.
+        const values = value.filter((entry) => entry !== undefined).map(String);
+        argv[flag.name] = values.length > 0 ? values : undefined;
+      } else {
+        // A single-valued flag given twice: the last one wins, as with kubectl.
+        argv[flag.name] = value[value.length - 1];
+      }
+    }
     const globals = parseGlobalOptions(argv as RawGlobalArgs);
     const runtime = createRuntime(globals, commandName);
     if (!spec.outputs.includes(globals.output as never)) {
@@ -38,11 +57,6 @@ export async function runCli(args: string[], commandName: string): Promise<numbe
       );
     }
     for (const flag of spec.flags) {
-      // yargs leaves `[undefined]` for an array flag that was not given.
-      if (flag.type === 'array' && Array.isArray(argv[flag.name])) {
-        const values = (argv[flag.name] as unknown[]).filter((value) => value !== undefined).map(String);
-        argv[flag.name] = values.length > 0 ? values : undefined;
-      }
       if (flag.type === 'number' && argv[flag.name] !== undefined && !Number.isFinite(argv[flag.name])) {
         throw new UsageError(`invalid value for --${flag.name}: must be a number`);
       }
@@ -51,15 +65,13 @@ export async function runCli(args: string[], commandName: string): Promise<numbe
     exitCode = await module.run(argv as CommandArgs, runtime);
   };
 
-  let parser = yargs(preprocess(args))
+  let parser: Argv = yargs(preprocess(args))
     .scriptName(commandName)
-    .usage(`${commandName} connects Argo CD to Kubernetes clusters protected by Teleport.\n\nUsage: ${commandName} <command> [flags]`)
     .parserConfiguration({ 'camel-case-expansion': false, 'strip-aliased': false, 'boolean-negation': false })
     .strict()
     .version(false)
-    .help('help')
-    .alias('help', 'h')
-    .wrap(Math.min(120, process.stdout.columns || 100))
+    .help(false)
+    .option('help', { alias: 'h', type: 'boolean', global: true })
     .exitProcess(false)
     .fail((message, error) => {
       if (error && error.name !== 'YError') throw error;
@@ -78,18 +90,15 @@ export async function runCli(args: string[], commandName: string): Promise<numbe
     }
   }
   for (const [group, specs] of groups) {
-    parser = parser.command(`${group} <check>`, `Verify a setup: ${specs.map((spec) => spec.path[1]).join(', ')}`, (sub) => {
-      let nested = sub.usage(`Usage: ${commandName} ${group} <${specs.map((spec) => spec.path[1]).join('|')}> [flags]`);
+    parser = parser.command(`${group} <check>`, groupDescription(group), (sub) => {
+      let nested = sub;
       for (const spec of specs) {
         nested = nested.command(commandLine(spec), spec.describe, (leaf) => buildCommand(leaf, spec), runCommand(spec));
       }
       return nested.demandCommand(1, `${group}: name what to check (${specs.map((spec) => spec.path[1]).join(' or ')})`);
     });
   }
-  parser = parser
-    .command('completion <shell>', 'Print a shell completion script (bash, zsh or fish)')
-    .demandCommand(1, 'name a command')
-    .epilog(`Run '${commandName} <command> --help' for a command's flags.`);
+  parser = parser.command(COMPLETION_COMMAND.usage, COMPLETION_COMMAND.describe).demandCommand(1, 'name a command');
 
   try {
     await parser.parseAsync();
@@ -111,10 +120,9 @@ export async function runCli(args: string[], commandName: string): Promise<numbe
   }
 
   function buildCommand(sub: Argv, spec: CommandSpec): Argv {
-    let built = sub.strict().usage(`${spec.describe}\n\nUsage: ${commandName} ${spec.path.join(' ')}${spec.positional ? ` [${spec.positional.name.toUpperCase()}...]` : ''} [flags]`);
+    let built = sub.strict();
     if (spec.positional) built = built.positional(spec.positional.name, { describe: spec.positional.describe, type: 'string', array: true });
     for (const flag of spec.flags) built = addFlag(built, flag, false);
-    for (const [command, description] of spec.examples ?? []) built = built.example(command.replace('$0', commandName), description);
     return built;
   }
 }

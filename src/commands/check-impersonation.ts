@@ -145,7 +145,9 @@ async function readSourceFacts(clients: KubeClients, namespace: string, runtime:
   const secrets = listClusterSecrets(clients, namespace, runtime.log).catch((error: unknown) => {
     throw fail('cluster secrets', error);
   });
-  return { settings: await settings, projects: await projects, secrets: await secrets };
+  // All three at once: awaiting them one by one would leave a later rejection unhandled (a crash).
+  const [argocdSettings, appProjects, clusterSecrets] = await Promise.all([settings, projects, secrets]);
+  return { settings: argocdSettings, projects: appProjects, secrets: clusterSecrets };
 }
 
 /** One registered Teleport cluster and everything the target side needs for it. */

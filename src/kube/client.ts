@@ -17,10 +17,13 @@ import {
   type ResponseContext,
   type SecurityAuthentication,
 } from '@kubernetes/client-node';
+import { readFileSync } from 'node:fs';
 import type { Dispatcher } from 'undici';
 import { stringify as toYaml } from 'yaml';
+import { CliError } from '../cli/errors.js';
 import type { Log } from '../cli/log.js';
-import { contextDocument, type ResolvedContext } from '../kubeconfig/load.js';
+import { runExecCredential } from '../kubeconfig/exec-credential.js';
+import { contextDocument, type ExecConfig, type ResolvedContext } from '../kubeconfig/load.js';
 
 export interface KubeClientOptions {
   requestTimeoutMs: number;
@@ -44,7 +47,47 @@ export interface KubeClients {
   close(): Promise<void>;
 }
 
+const BASE64 = /^[A-Za-z0-9+/=\s]*$/;
+
+/**
+ * What client-node would only stumble on at the first request (and then report without
+ * naming the kubeconfig entry): a missing or relative server URL, unreadable credential
+ * files, `-data` fields that are not base64.
+ */
+function checkContext(resolved: ResolvedContext): void {
+  const where = `context "${resolved.name}" (${resolved.source})`;
+  const { server } = resolved.cluster;
+  if (typeof server !== 'string' || server === '') throw new CliError(`${where}: cluster "${resolved.clusterName}" has no server`);
+  if (!URL.canParse(server) || !/^https?:$/.test(new URL(server).protocol)) {
+    throw new CliError(`${where}: cluster "${resolved.clusterName}" has an invalid server "${server}" (expected https://HOST[:PORT])`);
+  }
+  const files: Array<[string, unknown]> = [
+    ['certificate-authority', resolved.cluster['certificate-authority']],
+    ['client-certificate', resolved.user['client-certificate']],
+    ['client-key', resolved.user['client-key']],
+    ['tokenFile', resolved.user.tokenFile],
+  ];
+  for (const [field, file] of files) {
+    if (typeof file !== 'string' || file === '') continue;
+    try {
+      readFileSync(file);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      throw new CliError(`${where}: unable to read ${field} "${file}": ${code === 'ENOENT' ? 'no such file' : (code ?? (error as Error).message)}`);
+    }
+  }
+  const data: Array<[string, unknown]> = [
+    ['certificate-authority-data', resolved.cluster['certificate-authority-data']],
+    ['client-certificate-data', resolved.user['client-certificate-data']],
+    ['client-key-data', resolved.user['client-key-data']],
+  ];
+  for (const [field, value] of data) {
+    if (value !== undefined && (typeof value !== 'string' || !BASE64.test(value))) throw new CliError(`${where}: ${field} is not base64`);
+  }
+}
+
 export function kubeConfigForContext(resolved: ResolvedContext): KubeConfig {
+  checkContext(resolved);
   const config = new KubeConfig();
   config.loadFromString(toYaml(contextDocument(resolved)));
   return config;
@@ -56,13 +99,44 @@ export function inClusterKubeConfig(): KubeConfig {
   return config;
 }
 
+const base64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64');
+
+/**
+ * The config with the user's exec plugin already run, its answer inline. client-node would
+ * run the plugin itself, with no timeout and an error that does not name the command.
+ */
+async function withExecCredentials(config: KubeConfig, timeoutMs: number): Promise<KubeConfig> {
+  const user = config.getCurrentUser();
+  if (!user?.exec) return config;
+  const answer = await runExecCredential(user.exec as ExecConfig, timeoutMs);
+  const inline = new KubeConfig();
+  inline.loadFromOptions({
+    clusters: config.clusters,
+    contexts: config.contexts,
+    currentContext: config.currentContext,
+    users: config.users.map((entry) =>
+      entry.name !== user.name
+        ? entry
+        : {
+            name: user.name,
+            certData: answer.certPem ? base64(answer.certPem) : undefined,
+            keyData: answer.keyPem ? base64(answer.keyPem) : undefined,
+            token: answer.token ?? undefined,
+          },
+    ),
+  });
+  return inline;
+}
+
 /** Wraps kubeconfig authentication so that every request shares one dispatcher (connection pool). */
 class PooledAuthentication implements SecurityAuthentication {
   private dispatcher: Dispatcher | undefined;
+  private authenticated: Promise<KubeConfig> | undefined;
 
   constructor(
     private readonly config: KubeConfig,
     private readonly headers: Record<string, string>,
+    private readonly execTimeoutMs: number,
   ) {}
 
   getName(): string {
@@ -70,7 +144,9 @@ class PooledAuthentication implements SecurityAuthentication {
   }
 
   async applySecurityAuthentication(context: RequestContext): Promise<void> {
-    await this.config.applySecurityAuthentication(context);
+    // One exec plugin run per client, shared by its concurrent requests.
+    this.authenticated ??= withExecCredentials(this.config, this.execTimeoutMs);
+    await (await this.authenticated).applySecurityAuthentication(context);
     for (const [key, value] of Object.entries(this.headers)) context.setHeaderParam(key, value);
     const created = context.getDispatcher();
     if (!created) return;
@@ -88,10 +164,14 @@ class PooledAuthentication implements SecurityAuthentication {
   }
 }
 
+const DEFAULT_EXEC_TIMEOUT_MS = 30_000;
+
 export function createKubeClients(config: KubeConfig, options: KubeClientOptions): KubeClients {
   const cluster = config.getCurrentCluster();
   if (!cluster) throw new Error('kubeconfig context has no cluster');
-  const authentication = new PooledAuthentication(config, options.headers ?? {});
+  // An exec plugin is part of the request: it gets the request timeout (30 s when that is 0, no timeout).
+  const execTimeoutMs = options.requestTimeoutMs > 0 ? options.requestTimeoutMs : DEFAULT_EXEC_TIMEOUT_MS;
+  const authentication = new PooledAuthentication(config, options.headers ?? {}, execTimeoutMs);
   let requests = 0;
   const { log } = options;
   const configuration = createConfiguration({
@@ -195,6 +275,24 @@ export interface RetryOptions {
   what?: string;
 }
 
+/** Connection failures that another attempt may not meet: the server restarted, a proxy dropped us. */
+const TRANSIENT_NETWORK_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EAI_AGAIN',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+]);
+
 /** Whether a failed request is worth sending again, and after how long at least (Retry-After). */
 export function retryDelayHint(error: unknown): { retry: boolean; afterMs: number | null } {
   if (error instanceof ApiException) {
@@ -205,8 +303,10 @@ export function retryDelayHint(error: unknown): { retry: boolean; afterMs: numbe
     }
     return { retry: false, afterMs: null };
   }
-  // Network failures and timeouts: the connection dropped or the server went away.
-  return { retry: true, afterMs: null };
+  // Timeouts and dropped connections, yes; a failed exec plugin, an unreadable file or an
+  // untrusted certificate would fail the same way again.
+  const code = causeCode(error);
+  return { retry: isTimeout(error) || (code !== null && TRANSIENT_NETWORK_CODES.has(code)), afterMs: null };
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

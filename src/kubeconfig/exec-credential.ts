@@ -99,5 +99,9 @@ export async function runExecCredential(exec: ExecConfig, timeoutMs: number): Pr
     const detail = lastLines(stderr);
     throw new Error(`exec plugin "${command}" failed with exit code ${code}${detail ? `: ${detail}` : ''}`);
   }
-  return parseExecCredential(stdout, apiVersion, command);
+  const result = parseExecCredential(stdout, apiVersion, command);
+  if (result.expirationTimestamp !== null && Date.parse(result.expirationTimestamp) <= Date.now()) {
+    throw new Error(`exec plugin "${command}" returned a credential that expired at ${result.expirationTimestamp}; log in again (tsh kube login) or check tbot`);
+  }
+  return result;
 }

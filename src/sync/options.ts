@@ -62,7 +62,7 @@ function globs(values: string[], flag: string): Array<(value: string) => boolean
     try {
       return compileGlob(pattern);
     } catch (error) {
-      if (error instanceof GlobSyntaxError) throw new UsageError(`invalid ${flag} glob ${error.message}`);
+      if (error instanceof GlobSyntaxError) throw new UsageError(`invalid ${flag} ${error.message}`);
       throw error;
     }
   });

@@ -215,11 +215,11 @@ export function planSync(desired: DesiredCluster[], existing: SecretObject[], op
   // Failed contexts keep their secrets: a broken exec plugin must not unregister a cluster.
   for (const cluster of desired) {
     if ('error' in cluster && cluster.route) {
-      const failedName = existing.find((secret) => {
+      // Every secret of that cluster: the first match may be tbot's, with ours after it.
+      for (const secret of existing) {
         const route = secretRoute(safeData(secret, 'server'), secret.metadata.annotations ?? {});
-        return route?.teleportCluster === cluster.route?.teleportCluster && route?.kubeCluster === cluster.route?.kubeCluster;
-      });
-      if (failedName) protectedNames.add(failedName.metadata.name);
+        if (route?.teleportCluster === cluster.route.teleportCluster && route?.kubeCluster === cluster.route.kubeCluster) protectedNames.add(secret.metadata.name);
+      }
     }
   }
 

@@ -132,7 +132,15 @@ function toRegExp(nodes: readonly GlobNode[]): string {
 
 /** Compiles a glob; throws GlobSyntaxError when Argo CD could not compile it either. */
 export function compileGlob(pattern: string): (value: string) => boolean {
-  const expression = new RegExp(`^${toRegExp(parseGlob(pattern))}$`, 'su');
+  let nodes: GlobNode[];
+  try {
+    nodes = parseGlob(pattern);
+  } catch (error) {
+    // Name the pattern: the message ends up in a usage error.
+    if (error instanceof GlobSyntaxError) throw new GlobSyntaxError(`"${pattern}": ${error.message}`);
+    throw error;
+  }
+  const expression = new RegExp(`^${toRegExp(nodes)}$`, 'su');
   return (value) => expression.test(value);
 }
 

@@ -1,7 +1,19 @@
-import { writeFileSync } from 'node:fs';
+import { accessSync, constants, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isolatedEnv, pluginPathDir, runCommand, runPlugin, runThroughKubectl } from '../support/run.js';
+
+/** Whether `command` resolves on `PATH` (a list of directories). */
+function onPath(command: string, PATH = ''): boolean {
+  return PATH.split(path.delimiter).some((dir) => {
+    try {
+      accessSync(path.join(dir, command), constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
 
 const { version } = JSON.parse(await import('node:fs').then((fs) => fs.readFileSync('package.json', 'utf8'))) as { version: string };
 
@@ -94,5 +106,35 @@ describe('the binary', () => {
     writeFileSync(helper, `#!/bin/sh\nexec "${path.resolve('dist/kubectl-teleport-argocd')}" __complete "$@"\n`, { mode: 0o755 });
     const viaKubectl = await runCommand('kubectl', ['__complete', 'teleport-argocd', 'ch'], { env: { ...env, PATH: `${env.HOME}:${pluginPathDir()}:${env.PATH}` } });
     expect(viaKubectl.stdout).toContain('check');
+  });
+
+  describe('fish completion under krew\'s name, when only `kubectl-teleport_argocd` is on PATH', () => {
+    const krewEnv = () => {
+      const env = isolatedEnv();
+      const krewPath = { ...env, PATH: `${pluginPathDir()}${path.delimiter}${env.PATH ?? ''}` };
+      // Our own name must not be on PATH, or calling it by that name would go unnoticed.
+      expect(onPath('kubectl-teleport-argocd', krewPath.PATH)).toBe(false);
+      expect(onPath('kubectl-teleport_argocd', krewPath.PATH)).toBe(true);
+      return krewPath;
+    };
+
+    it('registers both names and calls the command as typed', async () => {
+      const script = await runCommand('kubectl-teleport_argocd', ['completion', 'fish'], { env: krewEnv() });
+      expect(script.code).toBe(0);
+      expect(script.stdout).toMatch(/^complete -c kubectl-teleport_argocd /m);
+      expect(script.stdout).toMatch(/^complete -c kubectl-teleport-argocd /m);
+      expect(script.stdout).toMatch(/^\s+set -l command \$words\[1\]$/m);
+      expect(script.stdout).not.toMatch(/^\s+kubectl-teleport[-_]argocd __complete/m);
+    });
+
+    it.skipIf(!onPath('fish', process.env.PATH))('completes in a real fish', async () => {
+      const env = krewEnv();
+      const fish = (line: string) =>
+        runCommand('fish', ['--no-config', '-c', `kubectl-teleport_argocd completion fish | source; complete -C ${JSON.stringify(line)}`], { env });
+      expect((await fish('kubectl-teleport_argocd ch')).stdout.split('\n')).toContain('check');
+      expect((await fish('kubectl-teleport_argocd check i')).stdout.split('\n')).toContain('impersonation');
+      const outputs = (await fish('kubectl-teleport_argocd list -o ')).stdout.split('\n');
+      expect(outputs).toEqual(expect.arrayContaining(['json', 'yaml', 'wide']));
+    });
   });
 });

@@ -7,28 +7,16 @@
 //
 //   npm run build && PATH=$PWD/node_modules/.bin:$PATH tsx bench/watch-soak.ts [rounds]
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { tbotKubernetesV2Kubeconfig, writeFakeTbot } from '../test/world/fixtures/index.js';
 import { startSandbox, TELEPORT_CLUSTER } from '../test/world/sandbox.js';
+import { sampleProcess } from '../test/support/process.js';
 
 const ROUNDS = Number(process.argv[2] ?? 50);
 const BINARY = path.resolve('dist/kubectl-teleport-argocd');
 const KUBES = ['k1', 'k2', 'k3'];
-
-function sample(pid: number): { fds: number; sockets: number; rssKb: number } {
-  const fds = readdirSync(`/proc/${pid}/fd`);
-  const sockets = fds.filter((fd) => {
-    try {
-      return readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith('socket:');
-    } catch {
-      return false;
-    }
-  }).length;
-  const rssKb = Number(/^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
-  return { fds: fds.length, sockets, rssKb };
-}
 
 async function main(): Promise<number> {
   const world = await startSandbox({ targets: KUBES });
@@ -61,7 +49,7 @@ async function main(): Promise<number> {
     const finished = chunk.match(/^(sync: .* failed|error: round \d+ failed: .*)$/gm)?.length ?? 0;
     for (let index = 0; index < finished; index += 1) {
       rounds += 1;
-      samples.push({ round: rounds, ...sample(child.pid!) });
+      samples.push({ round: rounds, ...sampleProcess(child.pid!) });
       onRound();
     }
   });

@@ -3,12 +3,13 @@
 // descriptors and memory from /proc. (50 rounds take 50 s at the minimum interval: that
 // soak is `bench/watch-soak.ts`; here 7 rounds check the same trend.)
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { clusterSecretName, type SecretObject } from '../../src/argocd/cluster-secret.js';
 import { BINARY, isolatedEnv } from '../support/run.js';
+import { sampleProcess } from '../support/process.js';
 import { tbotKubernetesV2Kubeconfig, writeFakeTbot, type FakeTbot } from '../world/fixtures/index.js';
 import { startSandbox, TELEPORT_CLUSTER, type Sandbox } from '../world/sandbox.js';
 
@@ -152,16 +153,7 @@ describe('sync --watch under faults', () => {
     const ROUNDS = 7;
     for (let round = 2; round <= ROUNDS; round += 1) {
       await until(() => watcher.rounds() >= round, `round ${round}`);
-      const fds = readdirSync(`/proc/${pid}/fd`);
-      const sockets = fds.filter((fd) => {
-        try {
-          return readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith('socket:');
-        } catch {
-          return false;
-        }
-      }).length;
-      const rssKb = Number(/^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
-      samples.push({ round, fds: fds.length, sockets, rssKb });
+      samples.push({ round, ...sampleProcess(pid) });
     }
     const code = await stop(watcher);
     expect(code, watcher.stderr()).toBe(0);

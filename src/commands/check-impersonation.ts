@@ -241,9 +241,31 @@ interface TargetSide {
   close(): Promise<void>;
 }
 
+/** Whether a service account exists, read through `clients`; `where` prefixes errors. */
+async function readServiceAccount(
+  clients: KubeClients,
+  account: ServiceAccountRef,
+  runtime: Runtime,
+  options: { where: string | null; forbiddenIsAnswer: boolean },
+): Promise<ReadAnswer> {
+  const { describeKubeError, isForbidden, isNotFound, withRetry } = await import('../kube/client.js');
+  try {
+    await withRetry(() => clients.core.readNamespacedServiceAccount(account), {
+      attempts: 3,
+      log: runtime.log,
+      what: `get serviceaccount ${account.namespace}/${account.name}`,
+    });
+    return { found: true };
+  } catch (error) {
+    if (isNotFound(error)) return { found: false };
+    const message = describeKubeError(error, clients.server);
+    return { error: options.where ? `${options.where}: ${message}` : message, forbidden: options.forbiddenIsAnswer && isForbidden(error) };
+  }
+}
+
 /** Through the secret's own credentials and the Teleport proxy, as Argo CD connects. */
 async function teleportTargetSide(plan: ClusterPlan, runtime: Runtime): Promise<TargetSide | string> {
-  const [{ probeKubeConfig }, { createKubeClients, describeKubeError, isForbidden, isNotFound, withRetry }] = await Promise.all([
+  const [{ probeKubeConfig }, { createKubeClients, describeKubeError, withRetry }] = await Promise.all([
     import('../audit/probe.js'),
     import('../kube/client.js'),
   ]);
@@ -275,15 +297,7 @@ async function teleportTargetSide(plan: ClusterPlan, runtime: Runtime): Promise<
     controlPlaneUser: controlPlaneUser(plan.identity),
     reader: plan.identity?.teleportUser ?? "the secret's identity",
     review: (attributes) => review(clients, attributes),
-    async readServiceAccount(account) {
-      try {
-        await withRetry(() => clients.core.readNamespacedServiceAccount(account), { ...retry, what: `get serviceaccount ${account.namespace}/${account.name}` });
-        return { found: true };
-      } catch (error) {
-        if (isNotFound(error)) return { found: false };
-        return { error: describeKubeError(error, server), forbidden: isForbidden(error) };
-      }
-    },
+    readServiceAccount: (account) => readServiceAccount(clients, account, runtime, { where: null, forbiddenIsAnswer: true }),
     async impersonate(user, namespace) {
       const impersonating = createKubeClients(kubeconfig, { ...options, headers: { 'Impersonate-User': user } });
       try {
@@ -303,7 +317,7 @@ async function teleportTargetSide(plan: ClusterPlan, runtime: Runtime): Promise<
  * upstream with its own credentials, so the bot needs no Kubernetes `impersonate`).
  */
 async function directTargetSide(plan: ClusterPlan, runtime: Runtime): Promise<TargetSide | string> {
-  const { describeKubeError, isNotFound, withRetry } = await import('../kube/client.js');
+  const { describeKubeError, withRetry } = await import('../kube/client.js');
   const { clients, context } = plan.direct!;
   if (plan.identity === null) return 'the secret carries no Teleport identity to check with --target-context';
   const identity = plan.identity;
@@ -328,15 +342,8 @@ async function directTargetSide(plan: ClusterPlan, runtime: Runtime): Promise<Ta
         return { error: `context ${context}: ${describeKubeError(error, clients.server)}` };
       }
     },
-    async readServiceAccount(account) {
-      try {
-        await withRetry(() => clients.core.readNamespacedServiceAccount(account), { ...retry, what: `get serviceaccount ${account.namespace}/${account.name}` });
-        return { found: true };
-      } catch (error) {
-        if (isNotFound(error)) return { found: false };
-        return { error: `context ${context}: ${describeKubeError(error, clients.server)}`, forbidden: false };
-      }
-    },
+    // An admin context that may not read is broken, not an answer about the bot.
+    readServiceAccount: (account) => readServiceAccount(clients, account, runtime, { where: `context ${context}`, forbiddenIsAnswer: false }),
     impersonate: async (user) => teleportImpersonationDenial(identity, user, identity.teleportUser),
     close: async () => undefined,
   };

@@ -12,7 +12,7 @@ import {
   type Kubeconfig,
 } from '../world/fixtures/index.js';
 import { BOT_ROLE, startSandbox, tbotKubeconfig, TELEPORT_CLUSTER, type Sandbox } from '../world/sandbox.js';
-import { isolatedEnv, runCommand, runPlugin, runThroughKubectl } from '../support/run.js';
+import { BINARY, isolatedEnv, runCommand, runPlugin, runThroughKubectl } from '../support/run.js';
 
 let world: Sandbox;
 let dir: string;
@@ -224,6 +224,17 @@ describe('sync with tbot kubernetes/v2 contexts', () => {
     for (const kube of ['prod-eu', 'staging']) {
       expect(JSON.parse(decoded(world.source.store.get('secrets', 'argocd', nameOf(kube))!).config!).tlsClientConfig.certData).toBe(Buffer.from(renewed.certPem).toString('base64'));
     }
+  });
+
+  it('shows a progress line on a terminal only', async () => {
+    // `script` gives the binary a pseudo-terminal, as an interactive shell would.
+    const command = `${BINARY} sync --kubeconfig ${kubeconfigFile} --dry-run=server`;
+    const tty = await runCommand('script', ['-qec', command, '/dev/null'], { env: isolatedEnv() });
+    expect(tty.code).toBe(0);
+    expect(tty.stdout).toMatch(/\r\x1b\[2Ksync: 1\/2 written/);
+    expect(tty.stdout).toMatch(/\r\x1b\[2Ksync: 2\/2 written/);
+    const piped = await sync(['--dry-run=server']);
+    expect(piped.stderr).not.toContain('written');
   });
 
   it('runs through the real kubectl as a plugin', async () => {

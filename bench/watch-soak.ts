@@ -10,8 +10,8 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { tbotKubernetesV2Kubeconfig, writeFakeTbot } from '../test/world/fixtures/index.js';
-import { startSandbox, TELEPORT_CLUSTER } from '../test/world/sandbox.js';
+import { writeFakeTbot } from '../test/world/fixtures/index.js';
+import { startSandbox, tbotKubeconfig } from '../test/world/sandbox.js';
 import { sampleProcess } from '../test/support/process.js';
 
 const ROUNDS = Number(process.argv[2] ?? 50);
@@ -25,13 +25,7 @@ async function main(): Promise<number> {
   const tbot = await writeFakeTbot(path.join(dir, 'tools'), { credentials: world.botIdentity });
   const execKubeconfig = await world.writeKubeconfig(
     path.join(dir, 'exec-kubeconfig'),
-    tbotKubernetesV2Kubeconfig({
-      teleportCluster: TELEPORT_CLUSTER,
-      proxyAddr: world.proxy.addr,
-      kubeClusters: KUBES,
-      caPem: world.proxy.hostCA.certPem,
-      credentials: { kind: 'exec', tbotPath: tbot.path, destinationDir: tbot.destinationDir },
-    }),
+    tbotKubeconfig(world.proxy, KUBES, tbot),
   );
   let lists = 0;
   world.source.faults.tooManyRequests({ verb: 'list', resource: 'secrets', predicate: () => lists++ % 3 === 0 }, { times: 1e6, retryAfterSeconds: 0 });

@@ -53,8 +53,7 @@ try {
 
   say('4. tbot renews its certificate: only the changed field is written (values shown as fingerprints).');
   const renewed = await world.proxy.issueIdentity({ user: `bot-${BOT}`, roles: [BOT_ROLE], botName: BOT, kubernetesGroups: ['editor'] });
-  const sourceOnly = { ...world.kubeconfig, contexts: world.kubeconfig.contexts.filter((c) => c.name === 'source'), clusters: world.kubeconfig.clusters.filter((c) => c.name === 'source'), users: world.kubeconfig.users.filter((u) => u.name === 'source-admin') };
-  await world.writeKubeconfig(kubeconfig, mergeKubeconfigs(sourceOnly, tbotKubeconfig(world.proxy, Object.keys(world.targets), renewed)));
+  await world.writeKubeconfig(kubeconfig, mergeKubeconfigs(world.sourceKubeconfig, tbotKubeconfig(world.proxy, Object.keys(world.targets), renewed)));
   await run(['teleport-argocd', 'sync', '--diff']);
 
   say('5. Audit what Argo CD has registered: owner, identity, expiry, status — and reach each cluster with its stored credentials.');
@@ -84,7 +83,7 @@ try {
     const admin = parse(target.kubeconfig(target.admin, { context: `admin@${name}`, cluster: `admin@${name}`, user: `admin@${name}` })) as Kubeconfig;
     return admin;
   });
-  await world.writeKubeconfig(kubeconfig, mergeKubeconfigs(sourceOnly, tbotKubeconfig(world.proxy, Object.keys(world.targets), impersonating), ...targetAdmins));
+  await world.writeKubeconfig(kubeconfig, mergeKubeconfigs(world.sourceKubeconfig, tbotKubeconfig(world.proxy, Object.keys(world.targets), impersonating), ...targetAdmins));
   await run(['teleport-argocd', 'sync']);
   for (const name of Object.keys(world.targets)) {
     process.stdout.write(`# cluster admin of ${name}: the control plane runs as bot-${BOT}; syncs impersonate apps:deployer\n`);

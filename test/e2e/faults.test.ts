@@ -78,11 +78,7 @@ afterAll(async () => {
   await world?.close();
 });
 
-beforeEach(() => {
-  for (const secret of stored()) world.source.store.delete('secrets', 'argocd', secret.metadata.name);
-  world.source.faults.clear();
-  world.source.counts.reset();
-});
+beforeEach(() => world.resetSource());
 
 afterEach(async () => {
   world.source.faults.clear();

@@ -9,7 +9,6 @@ import {
   tbotClusterSecret,
   tshKubeLoginKubeconfig,
   writeFakeTsh,
-  type Kubeconfig,
 } from '../world/fixtures/index.js';
 import { BOT_ROLE, startSandbox, tbotKubeconfig, TELEPORT_CLUSTER, type Sandbox } from '../world/sandbox.js';
 import { BINARY, isolatedEnv, runCommand, runPlugin, runThroughKubectl } from '../support/run.js';
@@ -39,11 +38,7 @@ afterAll(async () => {
   await world?.close();
 });
 
-beforeEach(() => {
-  for (const secret of secrets()) world.source.store.delete('secrets', 'argocd', secret.metadata.name!);
-  world.source.faults.clear();
-  world.source.counts.reset();
-});
+beforeEach(() => world.resetSource());
 
 describe('sync with tbot kubernetes/v2 contexts', () => {
   it('creates the secrets exactly as tbot writes them, then writes nothing when nothing changed', async () => {
@@ -118,7 +113,7 @@ describe('sync with tbot kubernetes/v2 contexts', () => {
     const file = await world.writeKubeconfig(
       path.join(dir, 'renewed'),
       mergeKubeconfigs(
-        { ...world.kubeconfig, contexts: world.kubeconfig.contexts.filter((c) => c.name === 'source'), clusters: world.kubeconfig.clusters.filter((c) => c.name === 'source'), users: world.kubeconfig.users.filter((u) => u.name === 'source-admin') },
+        world.sourceKubeconfig,
         tbotKubeconfig(world.proxy, ['prod-eu'], renewed),
       ),
     );
@@ -175,7 +170,7 @@ describe('sync with tbot kubernetes/v2 contexts', () => {
     world.source.store.seed([gone as never, tbot as never]);
 
     const empty = path.join(dir, 'empty-kubeconfig');
-    await world.writeKubeconfig(empty, { ...world.kubeconfig, contexts: world.kubeconfig.contexts.filter((c) => c.name === 'source') } as Kubeconfig);
+    await world.writeKubeconfig(empty, world.sourceKubeconfig);
     const refused = await runPlugin(['sync', '--kubeconfig', empty, '--prune']);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/^error: refusing to prune/m);
@@ -209,7 +204,7 @@ describe('sync with tbot kubernetes/v2 contexts', () => {
     expect((await sync([])).code).toBe(0);
     const renewed = await world.proxy.issueIdentity({ user: 'bot-argocd', roles: [BOT_ROLE], botName: 'argocd', kubernetesGroups: ['editor'] });
     const file = await world.writeKubeconfig(path.join(dir, 'renewed-all'), mergeKubeconfigs(
-      { ...world.kubeconfig, contexts: world.kubeconfig.contexts.filter((c) => c.name === 'source'), clusters: world.kubeconfig.clusters.filter((c) => c.name === 'source'), users: world.kubeconfig.users.filter((u) => u.name === 'source-admin') },
+      world.sourceKubeconfig,
       tbotKubeconfig(world.proxy, ['prod-eu', 'staging'], renewed),
     ));
     world.source.counts.reset();
@@ -253,7 +248,7 @@ describe('sync with tsh kube login contexts', () => {
     const identity = await world.proxy.issueIdentity({ user: 'alice', roles: [BOT_ROLE], kubernetesGroups: ['editor'] });
     const tsh = await writeFakeTsh(tshDir, { credentials: { 'prod-eu': identity } });
     const config = mergeKubeconfigs(
-      { ...world.kubeconfig, contexts: world.kubeconfig.contexts.filter((c) => c.name === 'source'), clusters: world.kubeconfig.clusters.filter((c) => c.name === 'source'), users: world.kubeconfig.users.filter((u) => u.name === 'source-admin') },
+      world.sourceKubeconfig,
       tshKubeLoginKubeconfig({ teleportCluster: TELEPORT_CLUSTER, proxyAddr: world.proxy.addr, kubeClusters: ['prod-eu', 'staging'], caPem: world.proxy.hostCA.certPem, tshPath: tsh.path }),
     );
     config['current-context'] = 'source';

@@ -10,8 +10,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { clusterSecretName, type SecretObject } from '../../src/argocd/cluster-secret.js';
 import { BINARY, isolatedEnv } from '../support/run.js';
 import { sampleProcess } from '../support/process.js';
-import { tbotKubernetesV2Kubeconfig, writeFakeTbot, type FakeTbot } from '../world/fixtures/index.js';
-import { startSandbox, TELEPORT_CLUSTER, type Sandbox } from '../world/sandbox.js';
+import { writeFakeTbot, type FakeTbot } from '../world/fixtures/index.js';
+import { startSandbox, tbotKubeconfig, TELEPORT_CLUSTER, type Sandbox } from '../world/sandbox.js';
 
 const KUBES = ['k1', 'k2', 'k3'];
 
@@ -80,13 +80,7 @@ beforeAll(async () => {
   tbot = await writeFakeTbot(path.join(dir, 'tools'), { credentials: world.botIdentity });
   execKubeconfig = await world.writeKubeconfig(
     path.join(dir, 'exec-kubeconfig'),
-    tbotKubernetesV2Kubeconfig({
-      teleportCluster: TELEPORT_CLUSTER,
-      proxyAddr: world.proxy.addr,
-      kubeClusters: KUBES,
-      caPem: world.proxy.hostCA.certPem,
-      credentials: { kind: 'exec', tbotPath: tbot.path, destinationDir: tbot.destinationDir },
-    }),
+    tbotKubeconfig(world.proxy, KUBES, tbot),
   );
 });
 
@@ -94,11 +88,7 @@ afterAll(async () => {
   await world?.close();
 });
 
-beforeEach(() => {
-  for (const secret of stored()) world.source.store.delete('secrets', 'argocd', secret.metadata.name);
-  world.source.faults.clear();
-  world.source.counts.reset();
-});
+beforeEach(() => world.resetSource());
 
 describe('sync --watch under faults', () => {
   it('logs a failed round and retries it the next round', async () => {

@@ -5,7 +5,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { FakeKubeCluster } from './apiserver/index.js';
-import { argocdCm, mergeKubeconfigs, tbotKubernetesV2Kubeconfig, writeKubeconfig, type Kubeconfig } from './fixtures/index.js';
+import { argocdCm, FakeTbot, mergeKubeconfigs, tbotKubernetesV2Kubeconfig, writeKubeconfig, type Kubeconfig } from './fixtures/index.js';
 import type { PemPair } from './pki.js';
 import { startTeleportProxy, type TeleportProxy } from './teleport-proxy/index.js';
 
@@ -27,8 +27,12 @@ export interface Sandbox {
   botIdentity: PemPair;
   /** The source context (admin) merged with tbot kubernetes/v2 contexts for every target. */
   kubeconfig: Kubeconfig;
+  /** The source context alone: merge other Teleport contexts into it. */
+  sourceKubeconfig: Kubeconfig;
   sourceContext: string;
   writeKubeconfig(file: string, config?: Kubeconfig): Promise<string>;
+  /** Between tests: no cluster secrets in argocd, no faults, request counts at zero. */
+  resetSource(): void;
   close(): Promise<void>;
 }
 
@@ -53,14 +57,17 @@ function sourceKubeconfig(source: FakeKubeCluster): Kubeconfig {
   };
 }
 
-/** The tbot kubernetes/v2 output for `kubeClusters` with the given identity. */
-export function tbotKubeconfig(proxy: TeleportProxy, kubeClusters: string[], identity: PemPair): Kubeconfig {
+/** The tbot kubernetes/v2 output for `kubeClusters`: static credentials, or tbot's exec plugin. */
+export function tbotKubeconfig(proxy: TeleportProxy, kubeClusters: string[], credentials: PemPair | FakeTbot): Kubeconfig {
   return tbotKubernetesV2Kubeconfig({
     teleportCluster: TELEPORT_CLUSTER,
     proxyAddr: proxy.addr,
     kubeClusters,
     caPem: proxy.hostCA.certPem,
-    credentials: { kind: 'static', credentials: identity },
+    credentials:
+      credentials instanceof FakeTbot
+        ? { kind: 'exec', tbotPath: credentials.path, destinationDir: credentials.destinationDir }
+        : { kind: 'static', credentials },
   });
 }
 
@@ -102,7 +109,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     },
   });
   const botIdentity = await proxy.issueIdentity({ user: `bot-${BOT}`, roles: [BOT_ROLE], botName: BOT, kubernetesGroups: options.role?.kubernetesGroups ?? ['editor'], kubernetesUsers: options.role?.kubernetesUsers });
-  const kubeconfig = mergeKubeconfigs(sourceKubeconfig(source), tbotKubeconfig(proxy, names, botIdentity));
+  const sourceOnly = sourceKubeconfig(source);
+  const kubeconfig = mergeKubeconfigs(sourceOnly, tbotKubeconfig(proxy, names, botIdentity));
   kubeconfig['current-context'] = 'source';
   return {
     source,
@@ -110,10 +118,16 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     proxy,
     botIdentity,
     kubeconfig,
+    sourceKubeconfig: sourceOnly,
     sourceContext: 'source',
     async writeKubeconfig(file, config = kubeconfig) {
       await mkdir(path.dirname(file), { recursive: true });
       return writeKubeconfig(file, config);
+    },
+    resetSource() {
+      for (const secret of source.store.list('secrets', 'argocd')) source.store.delete('secrets', 'argocd', secret.metadata.name!);
+      source.faults.clear();
+      source.counts.reset();
     },
     async close() {
       await proxy.close();

@@ -28,7 +28,7 @@ const common = {
   bundle: true,
   platform: 'node',
   format: 'cjs',
-  target: 'node24',
+  target: 'node26',
   minify: true,
   keepNames: true,
   legalComments: 'none',

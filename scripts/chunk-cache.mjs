@@ -1,21 +1,104 @@
-// `node scripts/chunk-cache.mjs CHUNK CACHE`: a warm V8 code cache for a bundle chunk.
-// A cache made right after compiling holds only the top level: every module body and
-// function would still be compiled at run time. So this loads the chunk the way the SEA
-// does (scripts/sea-chunks.cjs), lets it run what it would run at start-up (evaluating it,
-// and its `warmUp` if it has one: the app chunk evaluates all its modules and parses a
-// command line up to where a command would start), then saves the cache with all the code
-// that ran. Run it in a child process of the same Node as the binary: V8 only accepts a
-// cache made with the same version and flags.
-import { readFileSync, writeFileSync } from 'node:fs';
+// `node scripts/chunk-cache.mjs APP_CHUNK OUT_DIR`: warm V8 code caches for the bundle's
+// chunks (OUT_DIR/<chunk>.cache). A cache made right after compiling holds only the top
+// level: every function would still be compiled at run time. So this loads the app chunk the
+// way the SEA does (scripts/sea-chunks.cjs), evaluates all its modules (`warmUp`), then runs
+// the everyday path for real — `list`, in every output format, against a local API server
+// that serves one cluster secret — so that the kube chunk is loaded and the request, the
+// audit and the printers have run. Then it saves each chunk's cache with all the code that
+// ran. Run it in a child process of the same Node as the binary: V8 only accepts a cache
+// made with the same version and flags.
+import { createServer } from 'node:http';
+import { webcrypto } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
+import 'reflect-metadata'; // @peculiar/x509 needs it loaded first
+import * as x509 from '@peculiar/x509';
 
 const require = createRequire(import.meta.url);
-const { chunkAssets, compileChunk, runChunk } = require('./sea-chunks.cjs');
+const { chunkAssets, compileChunk, runChunk, COMPILED_CHUNKS } = require('./sea-chunks.cjs');
 
-const [chunkFile, cacheFile] = process.argv.slice(2);
-const name = path.basename(chunkFile, '.cjs');
-const script = compileChunk(readFileSync(chunkFile, 'latin1'), chunkAssets(name).source);
-const chunk = runChunk(script, createRequire(path.resolve(chunkFile)), path.resolve(chunkFile), path.dirname(path.resolve(chunkFile)));
-await chunk.warmUp?.();
-writeFileSync(cacheFile, script.createCachedData());
+const NAMESPACE = 'argocd';
+
+/** A tbot-style cluster secret with a real (throw-away) certificate and key. */
+async function clusterSecret() {
+  x509.cryptoProvider.set(webcrypto);
+  const algorithm = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
+  const keys = await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify']);
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: '01',
+    name: 'CN=bot-warm-up, O=warm-up-role, 1.3.9999.1.3=warm-up, 1.3.9999.1.7=warm-up.example.com, 1.3.9999.2.18=warm-up',
+    notBefore: new Date(Date.now() - 60_000),
+    notAfter: new Date(Date.now() + 3_600_000),
+    keys,
+    signingAlgorithm: algorithm,
+  });
+  const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey)).toString('base64');
+  const keyPem = `-----BEGIN PRIVATE KEY-----\n${pkcs8.match(/.{1,64}/g).join('\n')}\n-----END PRIVATE KEY-----\n`;
+  const b64 = (text) => Buffer.from(text).toString('base64');
+  const server = 'https://proxy.example.com:443/v1/teleport/d2FybS11cC5leGFtcGxlLmNvbQ/d2FybS11cA';
+  const config = { tlsClientConfig: { caData: b64(cert.toString('pem')), certData: b64(cert.toString('pem')), keyData: b64(keyPem), serverName: 'kube-teleport-proxy-alpn.proxy.example.com' } };
+  return {
+    metadata: {
+      name: 'teleport.argocd-cluster.0123456789abcdef',
+      namespace: NAMESPACE,
+      resourceVersion: '1',
+      labels: { 'argocd.argoproj.io/secret-type': 'cluster' },
+      annotations: { 'teleport.dev/teleport-cluster-name': 'warm-up.example.com', 'teleport.dev/kubernetes-cluster-name': 'warm-up', 'teleport.dev/updated': new Date().toISOString() },
+    },
+    type: 'Opaque',
+    data: { name: b64('warm-up.example.com-warm-up'), server: b64(server), config: b64(JSON.stringify(config)) },
+  };
+}
+
+/** Answers every GET with a list holding `secret` (or an empty list of other kinds). */
+function startApiServer(secret) {
+  const server = createServer((request, response) => {
+    const isSecrets = request.url.startsWith(`/api/v1/namespaces/${NAMESPACE}/secrets`);
+    const body = { kind: isSecrets ? 'SecretList' : 'List', apiVersion: 'v1', metadata: { resourceVersion: '1' }, items: isSecrets ? [secret] : [] };
+    response.writeHead(200, { 'content-type': 'application/json' });
+    response.end(JSON.stringify(body));
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+function kubeconfigFor(port) {
+  return JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: 'warm-up', cluster: { server: `http://127.0.0.1:${port}` } }],
+    users: [{ name: 'warm-up', user: { token: 'warm-up' } }],
+    contexts: [{ name: 'warm-up', context: { cluster: 'warm-up', user: 'warm-up', namespace: NAMESPACE } }],
+    'current-context': 'warm-up',
+  });
+}
+
+/** Runs `args` through the CLI with stdout and stderr discarded. */
+async function runQuietly(runCli, args) {
+  const writes = [process.stdout.write, process.stderr.write];
+  process.stdout.write = process.stderr.write = () => true;
+  try {
+    await runCli(args, 'kubectl-teleport-argocd');
+  } finally {
+    [process.stdout.write, process.stderr.write] = writes;
+  }
+}
+
+const [appChunk, outDir] = process.argv.slice(2);
+const appFile = path.resolve(appChunk);
+const appScript = compileChunk(readFileSync(appFile, 'latin1'), chunkAssets('app').source);
+COMPILED_CHUNKS.set('app', appScript);
+const app = runChunk(appScript, createRequire(appFile), appFile, path.dirname(appFile));
+await app.warmUp();
+const server = await startApiServer(await clusterSecret());
+const work = mkdtempSync(path.join(tmpdir(), 'chunk-cache-'));
+try {
+  const kubeconfig = path.join(work, 'kubeconfig');
+  writeFileSync(kubeconfig, kubeconfigFor(server.address().port));
+  for (const output of ['table', 'wide', 'json', 'yaml', 'name']) await runQuietly(app.runCli, ['list', '--kubeconfig', kubeconfig, '-o', output]);
+} finally {
+  server.close();
+  rmSync(work, { recursive: true, force: true });
+}
+for (const [name, script] of COMPILED_CHUNKS) writeFileSync(path.join(outDir, chunkAssets(name).cache), script.createCachedData());

@@ -9,6 +9,12 @@
 const WRAPPER_HEAD = '(function (exports, require, module, __filename, __dirname) {';
 const WRAPPER_TAIL = '\n})';
 
+/**
+ * Every chunk compiled in this process, by name, for the build's cache warm-up
+ * (scripts/chunk-cache.mjs). Global, because the app chunk bundles its own copy of this loader.
+ */
+const COMPILED_CHUNKS = (globalThis[Symbol.for('kubectl-teleport-argocd.compiled-chunks')] ??= new Map());
+
 /** Asset keys of a chunk: its source and its code cache. */
 function chunkAssets(name) {
   return { source: `${name}.cjs`, cache: `${name}.cache` };
@@ -40,10 +46,11 @@ function loadChunk(name) {
     source = require('node:fs').readFileSync(require('node:path').join(__dirname, assets.source), 'latin1');
   }
   const script = compileChunk(source, assets.source, cachedData);
+  COMPILED_CHUNKS.set(name, script);
   require('node:util').debuglog('sea-chunks')(
     `${name}: ${cachedData ? `code cache ${script.cachedDataRejected ? 'rejected' : 'accepted'}` : 'no code cache'}`,
   );
   return runChunk(script, require, __filename, __dirname);
 }
 
-module.exports = { chunkAssets, compileChunk, runChunk, loadChunk };
+module.exports = { chunkAssets, compileChunk, runChunk, loadChunk, COMPILED_CHUNKS };

@@ -1,28 +1,21 @@
-import { accessSync, constants, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isolatedEnv, pluginPathDir, runCommand, runPlugin, runThroughKubectl } from '../support/run.js';
+import { isolatedEnv, onPath, pluginPathDir, runCommand, runPlugin, runThroughKubectl } from '../support/run.js';
 
-/** Whether `command` resolves on `PATH` (a list of directories). */
-function onPath(command: string, PATH = ''): boolean {
-  return PATH.split(path.delimiter).some((dir) => {
-    try {
-      accessSync(path.join(dir, command), constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-}
-
-const { version } = JSON.parse(await import('node:fs').then((fs) => fs.readFileSync('package.json', 'utf8'))) as { version: string };
+const { version, devDependencies } = JSON.parse(await import('node:fs').then((fs) => fs.readFileSync('package.json', 'utf8'))) as {
+  version: string;
+  devDependencies: { node: string };
+};
+const escape = (text: string): string => text.replace(/\./g, '\\.');
 
 describe('the binary', () => {
   it('prints its version', async () => {
     const result = await runPlugin(['--version']);
     expect(result).toMatchObject({ code: 0, stdout: `kubectl-teleport-argocd v${version}\n`, stderr: '' });
     const verbose = await runPlugin(['--version', '-v']);
-    expect(verbose.stdout).toMatch(new RegExp(`^kubectl-teleport-argocd v${version.replace(/\./g, '\\.')} \\(node v24\\.`));
+    // The binary runs the Node the project pins, not whichever Node runs the tests.
+    expect(verbose.stdout).toMatch(new RegExp(`^kubectl-teleport-argocd v${escape(version)} \\(node v${escape(devDependencies.node)}, `));
   });
 
   it('runs as a kubectl plugin and names itself that way in help', async () => {

@@ -19,7 +19,6 @@ import {
 } from '@kubernetes/client-node';
 import { readFileSync } from 'node:fs';
 import type { Dispatcher } from 'undici';
-import { stringify as toYaml } from 'yaml';
 import { CliError } from '../cli/errors.js';
 import type { Log } from '../cli/log.js';
 import { runExecCredential } from '../kubeconfig/exec-credential.js';
@@ -89,7 +88,8 @@ function checkContext(resolved: ResolvedContext): void {
 export function kubeConfigForContext(resolved: ResolvedContext): KubeConfig {
   checkContext(resolved);
   const config = new KubeConfig();
-  config.loadFromString(toYaml(contextDocument(resolved)));
+  // JSON is YAML, and cheaper to write than YAML on the everyday path.
+  config.loadFromString(JSON.stringify(contextDocument(resolved)));
   return config;
 }
 
@@ -307,6 +307,28 @@ export function retryDelayHint(error: unknown): { retry: boolean; afterMs: numbe
   // untrusted certificate would fail the same way again.
   const code = causeCode(error);
   return { retry: isTimeout(error) || (code !== null && TRANSIENT_NETWORK_CODES.has(code)), afterMs: null };
+}
+
+/** Items per LIST page: large namespaces cost few requests, and no response is huge. */
+export const LIST_PAGE_SIZE = 500;
+
+/** One page of a LIST as client-node returns it: typed lists call the token `_continue`, custom objects `continue`. */
+export interface ListPage<T> {
+  items?: T[];
+  metadata?: { _continue?: string; continue?: string };
+}
+
+/** Every item of a paged LIST: `fetchPage` gets each continue token in turn; each page is retried. */
+export async function listAllPages<T>(fetchPage: (continueToken: string | undefined) => Promise<ListPage<T>>, options: RetryOptions): Promise<T[]> {
+  const items: T[] = [];
+  let continueToken: string | undefined;
+  do {
+    const token = continueToken;
+    const page = await withRetry(() => fetchPage(token), options);
+    items.push(...(page.items ?? []));
+    continueToken = page.metadata?._continue || page.metadata?.continue || undefined;
+  } while (continueToken);
+  return items;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

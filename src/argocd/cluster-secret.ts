@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { UsageError } from '../cli/errors.js';
 import { parseRoutedServer, routedServerUrl, type KubeRoute } from '../teleport/routing.js';
+import { parseTemplate, renderTemplate, type TemplateData } from './template.js';
 
 export const SECRET_TYPE_LABEL = 'argocd.argoproj.io/secret-type';
 export const SECRET_TYPE_CLUSTER = 'cluster';
@@ -62,8 +63,12 @@ export interface ClusterSecretSpec {
   project?: string;
   namespaces?: string[];
   clusterResources?: boolean;
+  /** `--label` values: templates (§4); a value that renders empty is left out. */
   labels?: Record<string, string>;
+  /** `--annotation` values: templates, like labels. */
   annotations?: Record<string, string>;
+  /** The Teleport kube cluster's labels, `.Labels` in those templates. */
+  kubeLabels?: Record<string, string>;
   /** Set by `sync --watch`, so `list` can tell when a refresh is overdue. */
   refreshInterval?: string;
   updated: Date;
@@ -78,6 +83,13 @@ export function isDns1123Subdomain(value: string): boolean {
 
 export function isDns1123Label(value: string): boolean {
   return value.length <= 63 && new RegExp(`^${DNS1123_LABEL}$`).test(value);
+}
+
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/;
+export const LABEL_VALUE_RULE = "at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit";
+
+export function isLabelValue(value: string): boolean {
+  return LABEL_VALUE.test(value);
 }
 
 /** `<prefix>.<first 8 bytes of sha256(teleport + kube), hex>` — tbot's naming. */
@@ -96,22 +108,34 @@ export function validateSecretPrefix(prefix: string): void {
   }
 }
 
-const TEMPLATE_FIELD = /\{\{-?\s*\.(ClusterName|KubeName)\s*-?\}\}/g;
-
-/** Go text/template with `.ClusterName` and `.KubeName`, the only variables tbot offers. */
+/** Go text/template with `.ClusterName` and `.KubeName`, the only variables tbot offers its name template. */
 export function validateNameTemplate(template: string): void {
-  const rest = template.replace(TEMPLATE_FIELD, '');
-  if (rest.includes('{{') || rest.includes('}}')) {
-    throw new UsageError(
-      `invalid --name-template "${template}": only {{.ClusterName}} and {{.KubeName}} may be used`,
-    );
+  let usesLabels = false;
+  try {
+    usesLabels = parseTemplate(template).usesLabels;
+  } catch {
+    usesLabels = true;
+  }
+  if (usesLabels) {
+    throw new UsageError(`invalid --name-template "${template}": only {{.ClusterName}} and {{.KubeName}} may be used`);
   }
 }
 
-export function renderClusterName(template: string, route: KubeRoute): string {
-  return template.replace(TEMPLATE_FIELD, (_match, field: string) =>
-    field === 'ClusterName' ? route.teleportCluster : route.kubeCluster,
-  );
+/**
+ * `--label`/`--annotation` values rendered for one cluster; empty renders are left out, as
+ * tbot does. A rendered label value Kubernetes would reject throws (that cluster fails).
+ */
+function renderMetadataTemplates(values: Record<string, string> | undefined, data: TemplateData, kind: 'label' | 'annotation'): Record<string, string> {
+  const rendered: Record<string, string> = {};
+  for (const [key, source] of Object.entries(values ?? {})) {
+    const value = renderTemplate(parseTemplate(source), data);
+    if (value === '') continue;
+    if (kind === 'label' && !isLabelValue(value)) {
+      throw new Error(`label ${key}="${value}" (rendered from "${source}") is not a valid label value: ${LABEL_VALUE_RULE}`);
+    }
+    rendered[key] = value;
+  }
+  return rendered;
 }
 
 /** The `config` JSON exactly as tbot marshals it (Go struct order, no `insecure`). */
@@ -140,13 +164,14 @@ export function renderClusterSecret(spec: ClusterSecretSpec): SecretObject {
   if (!isDns1123Subdomain(name)) {
     throw new UsageError(`secret name "${name}" is not a valid DNS-1123 subdomain`);
   }
+  const values: TemplateData = { clusterName: spec.route.teleportCluster, kubeName: spec.route.kubeCluster, labels: spec.kubeLabels ?? {} };
   const labels: Record<string, string> = {
-    ...spec.labels,
+    ...renderMetadataTemplates(spec.labels, values, 'label'),
     [SECRET_TYPE_LABEL]: SECRET_TYPE_CLUSTER,
     [MANAGED_BY_LABEL]: MANAGED_BY_US,
   };
   const annotations: Record<string, string> = {
-    ...spec.annotations,
+    ...renderMetadataTemplates(spec.annotations, values, 'annotation'),
     [ANNOTATION.teleportCluster]: spec.route.teleportCluster,
     [ANNOTATION.kubeCluster]: spec.route.kubeCluster,
     [ANNOTATION.updated]: rfc3339(spec.updated),
@@ -157,7 +182,7 @@ export function renderClusterSecret(spec: ClusterSecretSpec): SecretObject {
   delete annotations[ANNOTATION.tbotVersion];
 
   const data: Record<string, string> = {
-    name: base64(renderClusterName(spec.nameTemplate, spec.route)),
+    name: base64(renderTemplate(parseTemplate(spec.nameTemplate), values)),
     server: base64(routedServerUrl(spec.proxyBase, spec.route)),
     config: base64(renderClusterConfig(spec.credentials)),
   };

@@ -130,6 +130,21 @@ export function impersonatedUser(defaultServiceAccount: string, destinationNames
   return `system:serviceaccount:${destinationNamespace}:${defaultServiceAccount}`;
 }
 
+const CATCH_ALL = /^\*+$/;
+
+/**
+ * The earlier entry (index) that leaves entry `index` unused for `server`: it matches the
+ * server and every namespace the later one does, and Argo CD takes the first match. A
+ * literal namespace is tested exactly; a glob only against the same glob or a catch-all,
+ * so an entry Argo CD may still pick is never called shadowed.
+ */
+export function shadowingEntry(entries: readonly DestinationServiceAccount[], index: number, server: string): number | null {
+  const namespace = entries[index]!.namespace;
+  const covers = (earlier: string) => (isLiteralGlob(namespace) ? globMatch(earlier, namespace) : earlier === namespace || CATCH_ALL.test(earlier));
+  const found = entries.slice(0, index).findIndex((earlier) => globMatch(earlier.server, server) && covers(earlier.namespace));
+  return found < 0 ? null : found;
+}
+
 export interface RegisteredCluster {
   /** Argo CD cluster name (`data.name`). */
   name: string;
@@ -160,12 +175,14 @@ export interface CoverageEntry {
   dependsOnApplication: boolean;
   /** Argo CD would reject the entry; syncs it matches fail (or it never matches). */
   invalid: boolean;
+  /** Index of the earlier entry that matches whatever this one does: Argo CD never picks this one. */
+  shadowedBy: number | null;
 }
 
 export interface ProjectCoverage {
   project: string;
   cluster: RegisteredCluster;
-  /** Entries whose server glob matches the cluster, in list order. */
+  /** Entries whose server glob matches the cluster, in list order (shadowed ones included). */
   entries: CoverageEntry[];
   /** The project has no destinationServiceAccounts at all. */
   unconfigured: boolean;
@@ -204,13 +221,16 @@ export function projectCoverage(project: ProjectView, cluster: RegisteredCluster
       dependsOnApplication = true;
     }
     const invalid = entryProblems(entry).length > 0;
+    const shadowedBy = shadowingEntry(entries, index, cluster.server);
     covered.push({
       index,
       entry,
       user: impersonatedUser(account, isLiteralGlob(entry.namespace) ? entry.namespace || appNamespace : DESTINATION_PLACEHOLDER),
-      accounts: invalid ? [] : namespaces.map((namespace) => serviceAccountRef(account, namespace)),
+      // Only accounts Argo CD can pick are checked on the target.
+      accounts: invalid || shadowedBy !== null ? [] : namespaces.map((namespace) => serviceAccountRef(account, namespace)),
       dependsOnApplication,
       invalid,
+      shadowedBy,
     });
   });
   return { project: project.name, cluster, entries: covered, unconfigured: entries.length === 0 };
@@ -313,7 +333,9 @@ export function coverageChecks(coverages: readonly ProjectCoverage[], cluster: R
   const results: CheckResult[] = [];
   for (const coverage of coverages) {
     const subject = `${coverage.project} -> ${cluster.name}`;
-    const invalid = coverage.entries.filter((covered) => covered.invalid);
+    // Argo CD never reaches a shadowed entry: it neither maps syncs nor fails them.
+    const usable = coverage.entries.filter((covered) => covered.shadowedBy === null);
+    const invalid = usable.filter((covered) => covered.invalid);
     if (invalid.length > 0) {
       results.push({
         id: 'appproject.coverage',
@@ -322,15 +344,15 @@ export function coverageChecks(coverages: readonly ProjectCoverage[], cluster: R
         message:
           `invalid destinationServiceAccounts entr${invalid.length === 1 ? 'y' : 'ies'} ${invalid.map((covered) => covered.index + 1).join(', ')} of project ` +
           `${coverage.project} match${invalid.length === 1 ? 'es' : ''} this server: syncs matched by ${invalid.length === 1 ? 'it' : 'them'} fail (see appproject.valid)` +
-          `${coverage.entries.length > invalid.length ? `; valid: ${describeEntries(coverage.entries.filter((covered) => !covered.invalid))}` : ''}`,
+          `${usable.length > invalid.length ? `; valid: ${describeEntries(usable.filter((covered) => !covered.invalid))}` : ''}`,
       });
-    } else if (coverage.entries.length > 0) {
-      const hidden = coverage.entries.some((covered) => covered.dependsOnApplication && covered.accounts.length === 0);
+    } else if (usable.length > 0) {
+      const hidden = usable.some((covered) => covered.dependsOnApplication && covered.accounts.length === 0);
       results.push({
         id: 'appproject.coverage',
         subject,
         status: 'pass',
-        message: `syncs impersonate (first match wins): ${describeEntries(coverage.entries)}${hidden ? '; accounts in <destination namespace> are checked only for the project\'s literal destination namespaces' : ''}`,
+        message: `syncs impersonate (first match wins): ${describeEntries(usable)}${hidden ? '; accounts in <destination namespace> are checked only for the project\'s literal destination namespaces' : ''}`,
       });
     } else if (coverage.unconfigured) {
       results.push({
@@ -345,6 +367,19 @@ export function coverageChecks(coverages: readonly ProjectCoverage[], cluster: R
         subject,
         status: enforced ? 'fail' : 'warn',
         message: `no destinationServiceAccounts entry of project ${coverage.project} matches server ${cluster.server}: ${consequence}; fix: ${addFix(coverage.project)}`,
+      });
+    }
+    for (const covered of coverage.entries) {
+      if (covered.shadowedBy === null) continue;
+      const earlier = coverage.entries.find((entry) => entry.index === covered.shadowedBy)!;
+      results.push({
+        id: 'appproject.coverage',
+        subject,
+        status: 'warn',
+        message:
+          `entry ${covered.index + 1} (namespace "${covered.entry.namespace}" → ${covered.user}) is shadowed by entry ${earlier.index + 1} ` +
+          `(namespace "${earlier.entry.namespace}"): Argo CD takes the first entry that matches, so it never uses entry ${covered.index + 1} ` +
+          `for this server and its service account is not checked; remove it, or move it above entry ${earlier.index + 1} if it should win`,
       });
     }
   }

@@ -4,24 +4,50 @@ import { CliError, errorMessage } from '../cli/errors.js';
 import type { Runtime } from '../cli/globals.js';
 import { renderJson, renderTable, renderYaml, writeStdout } from '../cli/output.js';
 import { loadKubeconfig } from '../kubeconfig/load.js';
-import { detectTeleportContexts } from '../kubeconfig/teleport-contexts.js';
-import { desiredCluster, ExecCache } from '../sync/desired.js';
+import { detectTeleportContexts, type TeleportContext } from '../kubeconfig/teleport-contexts.js';
+import { desiredCluster, ExecCache, nameByExec, type DesiredOptions } from '../sync/desired.js';
 import { parseDryRun, parseSyncOptions, selected, type SyncOptions } from '../sync/options.js';
 import { planSync, type DesiredCluster } from '../sync/plan.js';
 import { buildSyncResult, renderDiff, summaryLine, SYNC_COLUMNS, type SyncResult } from '../sync/result.js';
+import { KubeLabelsLookup, tshKubeLsCommand } from '../teleport/kube-labels.js';
+
+/** `.Labels` for templates that read them, from tsh; the contexts tsh cannot serve get one warning. */
+function teleportLabels(options: SyncOptions, contexts: TeleportContext[], runtime: Runtime): DesiredOptions['kubeLabels'] {
+  if (!options.templatesUseLabels) return undefined;
+  const withoutTsh = contexts.filter((context) => tshKubeLsCommand(context) === null).map((context) => context.contextName);
+  if (withoutTsh.length > 0) {
+    const shown = withoutTsh.slice(0, 3).join(', ') + (withoutTsh.length > 3 ? `, and ${withoutTsh.length - 3} more` : '');
+    runtime.log.warn(`templates read .Labels, which only tsh can list: it is empty for ${withoutTsh.length} context(s) whose credentials do not come from tsh (${shown})`);
+  }
+  const lookup = new KubeLabelsLookup(options.execTimeoutMs);
+  return (context) => lookup.labelsOf(context);
+}
 
 /** Contexts → desired secrets, re-reading the kubeconfig and re-running exec plugins. */
 async function collectDesired(options: SyncOptions, runtime: Runtime): Promise<DesiredCluster[]> {
   const kubeconfig = loadKubeconfig({ explicitPath: options.sourceKubeconfig ?? runtime.globals.kubeconfig });
-  const { contexts, problems } = detectTeleportContexts(kubeconfig);
+  const detected = detectTeleportContexts(kubeconfig);
   const exec = new ExecCache(options.execTimeoutMs);
   const now = new Date();
+  // tbot's v1 output is named by the certificate its plugin returns (run once: ExecCache). Only
+  // --exclude can rule such a context out unrun; one whose plugin fails may be any cluster.
+  const notExcluded = (contextName: string) => selected({ include: [], exclude: options.exclude }, [contextName]);
+  const namedByExec = await Promise.all(
+    detected.namedByExec
+      .filter((context) => notExcluded(context.contextName))
+      .map((context) => nameByExec(context, exec).catch((error: unknown) => ({ contextName: context.contextName, reason: errorMessage(error) }))),
+  );
+  const contexts = [...detected.contexts];
+  const problems = detected.problems.filter((problem) => selected(options, [problem.contextName]));
+  for (const named of namedByExec) {
+    if ('route' in named) contexts.push(named);
+    else problems.push(named);
+  }
   const chosen = contexts.filter((context) => selected(options, [context.route.kubeCluster, context.contextName]));
   runtime.log.debug(`found ${contexts.length} Teleport context(s), ${chosen.length} selected`);
-  const rendered = await Promise.all(chosen.map((context) => desiredCluster(context, exec, { settings: options.settings, execTimeoutMs: options.execTimeoutMs, now })));
-  const undetectable: DesiredCluster[] = problems
-    .filter((problem) => selected(options, [problem.contextName]))
-    .map((problem) => ({ contextName: problem.contextName, route: null, server: null, error: problem.reason }));
+  const kubeLabels = teleportLabels(options, chosen, runtime);
+  const rendered = await Promise.all(chosen.map((context) => desiredCluster(context, exec, { settings: options.settings, execTimeoutMs: options.execTimeoutMs, now, kubeLabels })));
+  const undetectable: DesiredCluster[] = problems.map((problem) => ({ contextName: problem.contextName, route: null, server: null, error: problem.reason }));
   return [...rendered, ...undetectable];
 }
 

@@ -1,5 +1,6 @@
 // Runs a kubeconfig exec credential plugin (client.authentication.k8s.io v1 / v1beta1)
-// the way kubectl does, non-interactively, with a timeout. Errors name the command.
+// the way kubectl does, non-interactively, with a timeout. Errors name the command. The
+// same runner serves other commands of those tools (`tsh kube ls` for label templates).
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import type { ExecConfig } from './load.js';
@@ -53,15 +54,15 @@ export function parseExecCredential(stdout: string, apiVersion: string, command:
   return result;
 }
 
-export async function runExecCredential(exec: ExecConfig, timeoutMs: number): Promise<ExecCredentialResult> {
-  const command = describeExecCommand(exec);
-  const apiVersion = exec.apiVersion ?? 'client.authentication.k8s.io/v1beta1';
-  if (!SUPPORTED_VERSIONS.includes(apiVersion)) {
-    throw new Error(`exec plugin "${command}" uses unsupported apiVersion "${apiVersion}"`);
-  }
+/**
+ * Runs an exec entry's command the way kubectl runs exec plugins: no terminal, the entry's
+ * env on top of ours, killed after `timeoutMs`. Resolves with stdout; errors begin with
+ * `what`, which names the command.
+ */
+export async function runExecCommand(exec: ExecConfig, timeoutMs: number, what: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<string> {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const variable of exec.env ?? []) env[variable.name] = variable.value;
-  env.KUBERNETES_EXEC_INFO = JSON.stringify({ apiVersion, kind: 'ExecCredential', spec: { interactive: false } });
+  Object.assign(env, extraEnv);
 
   const { stdout, stderr, code, timedOut, spawnError } = await new Promise<{
     stdout: string;
@@ -92,13 +93,25 @@ export async function runExecCredential(exec: ExecConfig, timeoutMs: number): Pr
 
   if (spawnError) {
     const hint = exec.installHint ? ` (${exec.installHint.trim()})` : '';
-    throw new Error(`exec plugin "${command}" could not be started: ${spawnError.code === 'ENOENT' ? `${exec.command} not found` : spawnError.message}${hint}`);
+    throw new Error(`${what} could not be started: ${spawnError.code === 'ENOENT' ? `${exec.command} not found` : spawnError.message}${hint}`);
   }
-  if (timedOut) throw new Error(`exec plugin "${command}" timed out after ${Math.round(timeoutMs / 1000)}s`);
+  if (timedOut) throw new Error(`${what} timed out after ${Math.round(timeoutMs / 1000)}s`);
   if (code !== 0) {
     const detail = lastLines(stderr);
-    throw new Error(`exec plugin "${command}" failed with exit code ${code}${detail ? `: ${detail}` : ''}`);
+    throw new Error(`${what} failed with exit code ${code}${detail ? `: ${detail}` : ''}`);
   }
+  return stdout;
+}
+
+export async function runExecCredential(exec: ExecConfig, timeoutMs: number): Promise<ExecCredentialResult> {
+  const command = describeExecCommand(exec);
+  const apiVersion = exec.apiVersion ?? 'client.authentication.k8s.io/v1beta1';
+  if (!SUPPORTED_VERSIONS.includes(apiVersion)) {
+    throw new Error(`exec plugin "${command}" uses unsupported apiVersion "${apiVersion}"`);
+  }
+  const stdout = await runExecCommand(exec, timeoutMs, `exec plugin "${command}"`, {
+    KUBERNETES_EXEC_INFO: JSON.stringify({ apiVersion, kind: 'ExecCredential', spec: { interactive: false } }),
+  });
   const result = parseExecCredential(stdout, apiVersion, command);
   if (result.expirationTimestamp !== null && Date.parse(result.expirationTimestamp) <= Date.now()) {
     throw new Error(`exec plugin "${command}" returned a credential that expired at ${result.expirationTimestamp}; log in again (tsh kube login) or check tbot`);

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { hasTeleportIdentity, summarizeCertificate, type CertificateSummary } from '../teleport/identity.js';
 import { isTeleportKubeServerName, kubeTlsServerName, parseRoutedServer, proxyBaseUrl, type KubeRoute } from '../teleport/routing.js';
+import { describeExecCommand } from './exec-credential.js';
 import type { ExecConfig, KubeCluster, KubeContext, KubeUser, Kubeconfig } from './load.js';
 
 export type DetectionRule = 'server-path' | 'exec-args' | 'context-extension' | 'certificate' | 'sni-context-name';
@@ -27,6 +28,14 @@ export interface TeleportContext {
   source: string;
 }
 
+/**
+ * A context whose user runs `tsh`/`tbot kube credentials` without naming its clusters
+ * (tbot's v1 `kubernetes` output): only the certificate the plugin returns names them.
+ */
+export interface ExecNamedContext extends Omit<TeleportContext, 'route' | 'detectedBy'> {
+  exec: ExecConfig;
+}
+
 export interface UndetectableContext {
   contextName: string;
   reason: string;
@@ -34,6 +43,8 @@ export interface UndetectableContext {
 
 export interface DetectionResult {
   contexts: TeleportContext[];
+  /** Teleport contexts to be named from the certificate their exec plugin returns. */
+  namedByExec: ExecNamedContext[];
   /** Contexts that look like Teleport but whose cluster names cannot be worked out. */
   problems: UndetectableContext[];
 }
@@ -57,7 +68,8 @@ function readInlineOrFile(data: unknown, file: unknown, what: string): string | 
   return null;
 }
 
-function flagValue(args: string[], flag: string): string | null {
+/** The value of `--flag=value` or `--flag value` in an exec plugin's args. */
+export function flagValue(args: string[], flag: string): string | null {
   for (let index = 0; index < args.length; index += 1) {
     const arg = args[index]!;
     if (arg.startsWith(`${flag}=`)) return arg.slice(flag.length + 1);
@@ -85,6 +97,11 @@ interface Candidate {
   rule: DetectionRule;
 }
 
+/** Rule 3: the kube cluster route and the Teleport cluster (RouteToCluster first) a certificate names. */
+function certificateRoute(certificate: CertificateSummary): Partial<KubeRoute> {
+  return { teleportCluster: certificate.teleport.teleportCluster ?? undefined, kubeCluster: certificate.teleport.kubernetesCluster ?? undefined };
+}
+
 function staticCertificate(user: KubeUser): { certPem: string; keyPem: string | null } | null {
   const certPem = readInlineOrFile(user['client-certificate-data'], user['client-certificate'], 'client certificate');
   if (!certPem) return null;
@@ -104,12 +121,7 @@ function candidates(contextName: string, context: KubeContext, cluster: KubeClus
   }
   const kubeName = extensionValue(context, KUBE_NAME_EXTENSION);
   if (kubeName) found.push({ route: { teleportCluster: context.cluster, kubeCluster: kubeName }, rule: 'context-extension' });
-  if (certificate && hasTeleportIdentity(certificate)) {
-    found.push({
-      route: { teleportCluster: certificate.teleport.teleportCluster ?? undefined, kubeCluster: certificate.teleport.kubernetesCluster ?? undefined },
-      rule: 'certificate',
-    });
-  }
+  if (certificate && hasTeleportIdentity(certificate)) found.push({ route: certificateRoute(certificate), rule: 'certificate' });
   const serverName = cluster['tls-server-name'];
   if (isTeleportKubeServerName(serverName)) {
     const prefix = `${context.cluster}-`;
@@ -129,7 +141,7 @@ function caOf(cluster: KubeCluster): string | null {
 
 /** Finds Teleport contexts in a merged kubeconfig. Never throws for one bad context. */
 export function detectTeleportContexts(kubeconfig: Kubeconfig): DetectionResult {
-  const result: DetectionResult = { contexts: [], problems: [] };
+  const result: DetectionResult = { contexts: [], namedByExec: [], problems: [] };
   for (const [contextName, entry] of kubeconfig.contexts) {
     const context = entry.value;
     const cluster = kubeconfig.clusters.get(context.cluster)?.value;
@@ -146,9 +158,11 @@ export function detectTeleportContexts(kubeconfig: Kubeconfig): DetectionResult 
         certificateProblem = (error as Error).message;
       }
       const found = candidates(contextName, context, cluster, user, certificate);
-      if (found.length === 0) continue;
       const complete = found.find((candidate) => candidate.route.teleportCluster && candidate.route.kubeCluster);
-      if (!complete) {
+      // No rule names it, but its tsh/tbot plugin returns a certificate that will (tbot's v1 output).
+      const execToName = !complete && !staticPair?.keyPem && isTeleportExec(user.exec) ? user.exec : null;
+      if (found.length === 0 && !execToName) continue;
+      if (!complete && !execToName) {
         result.problems.push({
           contextName,
           reason: `looks like a Teleport context (${found.map((candidate) => candidate.rule).join(', ')}) but its Teleport and kube cluster names cannot be worked out`,
@@ -172,19 +186,33 @@ export function detectTeleportContexts(kubeconfig: Kubeconfig): DetectionResult 
       } catch (error) {
         credentials = { kind: 'missing', reason: (error as Error).message };
       }
-      result.contexts.push({
+      const named = {
         contextName,
-        route: complete.route as KubeRoute,
-        detectedBy: complete.rule,
         proxyBase,
         serverName: cluster['tls-server-name'] || kubeTlsServerName(new URL(proxyBase).hostname),
         caPem,
         credentials,
         source: entry.source,
-      });
+      };
+      if (complete) result.contexts.push({ ...named, route: complete.route as KubeRoute, detectedBy: complete.rule });
+      else result.namedByExec.push({ ...named, exec: execToName! });
     } catch (error) {
       result.problems.push({ contextName, reason: (error as Error).message });
     }
   }
   return result;
+}
+
+/** Names a context from the certificate its exec plugin returned (rule 3); throws when it names no cluster. */
+export function nameFromCertificate(context: ExecNamedContext, certificate: CertificateSummary): TeleportContext {
+  const route = certificateRoute(certificate);
+  if (!route.teleportCluster || !route.kubeCluster) {
+    const missing = [route.teleportCluster ? null : 'Teleport cluster', route.kubeCluster ? null : 'kube cluster'].filter(Boolean).join(' and no ');
+    throw new Error(
+      `looks like a Teleport context, but the certificate its exec plugin "${describeExecCommand(context.exec)}" returned names no ${missing} ` +
+        `(subject ${certificate.subject}), so its Teleport and kube cluster names cannot be worked out`,
+    );
+  }
+  const { exec, ...named } = context;
+  return { ...named, route: route as KubeRoute, detectedBy: 'certificate' };
 }

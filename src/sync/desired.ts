@@ -3,18 +3,21 @@
 // failure becomes a `fail` item and never stops the others.
 import { renderClusterSecret, type ClusterSecretSpec } from '../argocd/cluster-secret.js';
 import { runExecCredential, type ExecCredentialResult } from '../kubeconfig/exec-credential.js';
-import type { TeleportContext } from '../kubeconfig/teleport-contexts.js';
+import type { ExecConfig } from '../kubeconfig/load.js';
+import { nameFromCertificate, type ExecNamedContext, type TeleportContext } from '../kubeconfig/teleport-contexts.js';
 import { summarizeCertificate } from '../teleport/identity.js';
 import { routedServerUrl } from '../teleport/routing.js';
 import type { DesiredCluster } from './plan.js';
 
 /** The settings every rendered secret shares (from flags). */
-export type SecretSettings = Omit<ClusterSecretSpec, 'route' | 'proxyBase' | 'credentials' | 'botName' | 'updated'>;
+export type SecretSettings = Omit<ClusterSecretSpec, 'route' | 'proxyBase' | 'credentials' | 'botName' | 'kubeLabels' | 'updated'>;
 
 export interface DesiredOptions {
   settings: SecretSettings;
   execTimeoutMs: number;
   now: Date;
+  /** `.Labels` for label and annotation templates; absent when no template reads them. */
+  kubeLabels?: (context: TeleportContext) => Promise<Record<string, string>>;
 }
 
 /** Runs each distinct exec plugin once per round, even when several contexts share it (tbot). */
@@ -33,15 +36,29 @@ export class ExecCache {
   }
 }
 
-async function clientCertificate(context: TeleportContext, exec: ExecCache): Promise<{ certPem: string; keyPem: string }> {
-  const credentials = context.credentials;
-  if (credentials.kind === 'static') return credentials;
-  if (credentials.kind === 'missing') throw new Error(credentials.reason);
-  const result = await exec.get(credentials.exec);
+/** The client certificate and key an exec plugin returns (run once per round, see ExecCache). */
+async function execClientCertificate(plugin: ExecConfig, exec: ExecCache): Promise<{ certPem: string; keyPem: string }> {
+  const result = await exec.get(plugin);
   if (!result.certPem || !result.keyPem) {
     throw new Error('the exec plugin returned a token, but Teleport needs a client certificate');
   }
   return { certPem: result.certPem, keyPem: result.keyPem };
+}
+
+async function clientCertificate(context: TeleportContext, exec: ExecCache): Promise<{ certPem: string; keyPem: string }> {
+  const credentials = context.credentials;
+  if (credentials.kind === 'static') return credentials;
+  if (credentials.kind === 'missing') throw new Error(credentials.reason);
+  return execClientCertificate(credentials.exec, exec);
+}
+
+/**
+ * Names a context from the certificate its tsh/tbot exec plugin returns (tbot's v1 output).
+ * The run is cached, so loading the credentials later does not run the plugin again.
+ */
+export async function nameByExec(context: ExecNamedContext, exec: ExecCache): Promise<TeleportContext> {
+  const { certPem } = await execClientCertificate(context.exec, exec);
+  return nameFromCertificate(context, summarizeCertificate(certPem));
 }
 
 export async function desiredCluster(context: TeleportContext, exec: ExecCache, options: DesiredOptions): Promise<DesiredCluster> {
@@ -60,9 +77,15 @@ export async function desiredCluster(context: TeleportContext, exec: ExecCache, 
       proxyBase: context.proxyBase,
       credentials: { caPem: context.caPem, certPem, keyPem, serverName: context.serverName },
       botName: certificate.teleport.botName,
+      kubeLabels: options.kubeLabels ? await options.kubeLabels(context) : {},
       updated: options.now,
     });
-    return { contextName: context.contextName, route: context.route, server, secret };
+    // Flag keys whose templates rendered empty: an update removes them, as tbot's would.
+    const omitted = {
+      labels: Object.keys(options.settings.labels ?? {}).filter((key) => !Object.hasOwn(secret.metadata.labels ?? {}, key)),
+      annotations: Object.keys(options.settings.annotations ?? {}).filter((key) => !Object.hasOwn(secret.metadata.annotations ?? {}, key)),
+    };
+    return { contextName: context.contextName, route: context.route, server, secret, omitted };
   } catch (error) {
     return fail(error instanceof Error ? error.message : String(error));
   }

@@ -4,10 +4,13 @@ import {
   DEFAULT_NAME_TEMPLATE,
   MANAGED_BY_LABEL,
   SECRET_TYPE_LABEL,
+  LABEL_VALUE_RULE,
   isDns1123Label,
+  isLabelValue,
   validateNameTemplate,
   validateSecretPrefix,
 } from '../argocd/cluster-secret.js';
+import { parseTemplate, TemplateSyntaxError } from '../argocd/template.js';
 import type { CommandArgs } from '../cli/commands.js';
 import { formatDuration, parseDuration } from '../cli/duration.js';
 import { UsageError } from '../cli/errors.js';
@@ -29,10 +32,11 @@ export interface SyncOptions {
   intervalMs: number;
   concurrency: number;
   execTimeoutMs: number;
+  /** Some --label/--annotation template reads `.Labels`: Teleport labels must be looked up. */
+  templatesUseLabels: boolean;
 }
 
 const QUALIFIED_NAME = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
-const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/;
 const RESERVED_LABELS = new Set([SECRET_TYPE_LABEL, MANAGED_BY_LABEL]);
 
 function strings(value: unknown): string[] {
@@ -40,6 +44,7 @@ function strings(value: unknown): string[] {
   return (Array.isArray(value) ? value : [value]).map(String);
 }
 
+/** `--label`/`--annotation` k=v; values are templates (§4), checked here so a bad one fails before any request. */
 function keyValues(values: string[], flag: string, checkValue: boolean): Record<string, string> {
   const result: Record<string, string> = {};
   for (const entry of values) {
@@ -48,8 +53,16 @@ function keyValues(values: string[], flag: string, checkValue: boolean): Record<
     const key = entry.slice(0, index);
     const value = entry.slice(index + 1);
     if (!QUALIFIED_NAME.test(key)) throw new UsageError(`invalid ${flag} key "${key}": must be a qualified name such as example.com/team`);
-    if (checkValue && !LABEL_VALUE.test(value)) {
-      throw new UsageError(`invalid ${flag} value "${value}" for "${key}": at most 63 letters, digits, '-', '_' or '.'`);
+    let template;
+    try {
+      template = parseTemplate(value);
+    } catch (error) {
+      if (error instanceof TemplateSyntaxError) throw new UsageError(`invalid ${flag} value for "${key}": ${error.message}`);
+      throw error;
+    }
+    // A value without template actions is known now; a rendered one is checked per cluster.
+    if (checkValue && template.pieces.every((piece) => piece.kind === 'text') && !isLabelValue(value)) {
+      throw new UsageError(`invalid ${flag} value "${value}" for "${key}": ${LABEL_VALUE_RULE}`);
     }
     if (flag === '--label' && RESERVED_LABELS.has(key)) throw new UsageError(`--label cannot set "${key}": the plugin sets it`);
     result[key] = value;
@@ -101,6 +114,8 @@ export function parseSyncOptions(args: CommandArgs, namespace: string): SyncOpti
   const watch = Boolean(args.watch);
   if (watch && dryRun !== 'none') throw new UsageError('--watch cannot be combined with --dry-run');
   if (args['allow-empty'] && !args.prune) throw new UsageError('--allow-empty only applies together with --prune');
+  const labels = keyValues(strings(args.label), '--label', true);
+  const annotations = keyValues(strings(args.annotation), '--annotation', false);
   return {
     include: globs(strings(args.globs), 'GLOB'),
     exclude: globs(strings(args.exclude), '--exclude'),
@@ -112,8 +127,8 @@ export function parseSyncOptions(args: CommandArgs, namespace: string): SyncOpti
       project,
       namespaces,
       clusterResources: Boolean(args['cluster-resources']),
-      labels: keyValues(strings(args.label), '--label', true),
-      annotations: keyValues(strings(args.annotation), '--annotation', false),
+      labels,
+      annotations,
       refreshInterval: watch ? formatDuration(intervalMs) : undefined,
     },
     takeOver: Boolean(args['take-over']),
@@ -125,6 +140,7 @@ export function parseSyncOptions(args: CommandArgs, namespace: string): SyncOpti
     intervalMs,
     concurrency,
     execTimeoutMs,
+    templatesUseLabels: [...Object.values(labels), ...Object.values(annotations)].some((value) => parseTemplate(value).usesLabels),
   };
 }
 

@@ -5,6 +5,7 @@ import {
   ANNOTATION,
   ARGOCD_MANAGED_BY_ANNOTATION,
   ARGOCD_MANAGED_BY_VALUE,
+  clusterSecretName,
   MANAGED_BY_LABEL,
   MANAGED_BY_US,
   decodeDataField,
@@ -19,8 +20,14 @@ export type SyncAction = 'create' | 'update' | 'unchanged' | 'prune' | 'skip' | 
 
 /** A cluster the kubeconfig says should be registered, rendered or failed. */
 export type DesiredCluster =
-  | { contextName: string; route: KubeRoute; server: string; secret: SecretObject }
+  | { contextName: string; route: KubeRoute; server: string; secret: SecretObject; omitted?: OmittedKeys }
   | { contextName: string; route: KubeRoute | null; server: string | null; error: string };
+
+/** `--label`/`--annotation` keys whose templates rendered empty for a cluster (§4). */
+export interface OmittedKeys {
+  labels: string[];
+  annotations: string[];
+}
 
 export interface PlannedItem {
   action: SyncAction;
@@ -116,11 +123,14 @@ export function describeChanges(live: SecretObject, next: SecretObject): string[
 
 /**
  * The object an update writes: our data and marks on top of the live object, keeping
- * labels and annotations others added. Taking over removes the previous writer's marks.
+ * labels and annotations others added. Taking over removes the previous writer's marks;
+ * flag keys whose templates rendered empty are removed.
  */
-export function mergeForUpdate(live: SecretObject, desired: SecretObject): SecretObject {
+export function mergeForUpdate(live: SecretObject, desired: SecretObject, omitted?: OmittedKeys): SecretObject {
   const labels = { ...live.metadata.labels, ...desired.metadata.labels };
   const annotations = { ...live.metadata.annotations, ...desired.metadata.annotations };
+  for (const key of omitted?.labels ?? []) delete labels[key];
+  for (const key of omitted?.annotations ?? []) delete annotations[key];
   // Keys we own are authoritative: absent from the desired object means remove.
   for (const key of [ANNOTATION.botName, ANNOTATION.refreshInterval, ANNOTATION.tbotVersion]) {
     if (desired.metadata.annotations?.[key] === undefined) delete annotations[key];
@@ -162,7 +172,7 @@ export function planCluster(
   if (owner !== MANAGED_BY_US && !takeOver) {
     return { ...base, action: 'skip', reason: `secret ${OWNER_MARK[owner]}; use --take-over to replace it`, changes: null, object: null };
   }
-  const next = mergeForUpdate(live, desired.secret);
+  const next = mergeForUpdate(live, desired.secret, desired.omitted);
   const changes = describeChanges(live, next);
   if (changes.length === 0) return { ...base, action: 'unchanged', reason: null, changes: null, object: null };
   const reason = owner === MANAGED_BY_US ? null : `taking over a secret ${OWNER_MARK[owner]}`;
@@ -179,7 +189,8 @@ export function planSync(desired: DesiredCluster[], existing: SecretObject[], op
     if ('error' in cluster) {
       items.push({
         action: 'fail',
-        secretName: null,
+        // A known cluster names its registration, so the user sees which one is not refreshed.
+        secretName: cluster.route ? clusterSecretName(options.prefix, cluster.route) : null,
         contextName: cluster.contextName,
         route: cluster.route,
         server: cluster.server,
@@ -193,7 +204,7 @@ export function planSync(desired: DesiredCluster[], existing: SecretObject[], op
     protectedNames.add(name);
     const base = { secretName: name, contextName: cluster.contextName, route: cluster.route, server: cluster.server, changes: null, object: null };
     if (claimed.has(name)) {
-      const first = items.find((item) => item.secretName === name && item.action !== 'skip');
+      const first = items.find((item) => item.secretName === name && item.action !== 'skip' && item.action !== 'fail');
       items.push({ ...base, action: 'skip', reason: `same cluster as context "${first?.contextName}"` });
       continue;
     }

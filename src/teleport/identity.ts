@@ -1,8 +1,9 @@
 // Reads a client certificate: subject, issuer, validity, fingerprint, and the Teleport
 // identity Teleport encodes in the subject (teleport.md §3).
+// Plain asn1js rather than a schema library: this runs on `list`'s every start, and the
+// schema libraries' decorators cost more at load than the whole parse.
 import { createHash } from 'node:crypto';
-import { AsnConvert } from '@peculiar/asn1-schema';
-import { Certificate, type Name } from '@peculiar/asn1-x509';
+import { BaseStringBlock, Constructed, fromBER, ObjectIdentifier, UTCTime, type BaseBlock } from 'asn1js';
 
 const OID = {
   commonName: '2.5.4.3',
@@ -33,7 +34,11 @@ export interface TeleportIdentity {
   roles: string[];
   kubernetesUsers: string[];
   kubernetesGroups: string[];
-  /** The cluster the identity came from (OID 1.3.9999.1.7), else the issuer CN (root cluster). */
+  /**
+   * The Teleport cluster the certificate reaches: RouteToCluster (subject street address,
+   * the leaf of a leaf route), else the cluster it came from (OID 1.3.9999.1.7), else the
+   * issuer CN (the root cluster).
+   */
   teleportCluster: string | null;
   /** The kube cluster route built into the certificate (OID 1.3.9999.1.3), if any. */
   kubernetesCluster: string | null;
@@ -50,14 +55,54 @@ export interface CertificateSummary {
 
 type Attributes = Array<[oid: string, value: string]>;
 
-function attributesOf(name: Name): Attributes {
+/** The elements of a SEQUENCE or SET; throws when `block` is neither. */
+function elements(block: BaseBlock | undefined, what: string): BaseBlock[] {
+  if (!(block instanceof Constructed)) throw new Error(`${what} is not a SEQUENCE or SET`);
+  return block.valueBlock.value;
+}
+
+/** An attribute value as text: strings as they are, anything else as RFC 4514's #hex. */
+function attributeValue(value: BaseBlock | undefined): string {
+  if (value instanceof BaseStringBlock) return value.getValue();
+  return `#${Buffer.from(value?.toBER() ?? new ArrayBuffer(0)).toString('hex')}`;
+}
+
+/** Name ::= SEQUENCE OF SET OF AttributeTypeAndValue, flattened in order. */
+function attributesOf(name: BaseBlock | undefined): Attributes {
   const attributes: Attributes = [];
-  for (const rdn of name) {
-    for (const attribute of rdn) {
-      attributes.push([attribute.type, attribute.value.toString()]);
+  for (const rdn of elements(name, 'Name')) {
+    for (const attribute of elements(rdn, 'RelativeDistinguishedName')) {
+      const [type, value] = elements(attribute, 'AttributeTypeAndValue');
+      if (!(type instanceof ObjectIdentifier)) throw new Error('attribute type is not an OID');
+      attributes.push([type.getValue(), attributeValue(value)]);
     }
   }
   return attributes;
+}
+
+function time(block: BaseBlock | undefined, what: string): string {
+  // GeneralizedTime is a UTCTime in asn1js
+  if (!(block instanceof UTCTime)) throw new Error(`${what} is not a time`);
+  return block.toDate().toISOString();
+}
+
+interface TbsFields {
+  issuer: Attributes;
+  subject: Attributes;
+  notBefore: string;
+  notAfter: string;
+}
+
+/** The fields we read from Certificate ::= SEQUENCE { tbsCertificate, … } (RFC 5280 §4.1). */
+function tbsFields(der: Buffer): TbsFields {
+  const { offset, result } = fromBER(der);
+  if (offset === -1) throw new Error('not DER');
+  const tbs = elements(elements(result, 'Certificate')[0], 'TBSCertificate');
+  // [0] EXPLICIT version is optional (absent means v1)
+  const hasVersion = tbs[0]?.idBlock.tagClass === 3 && tbs[0]?.idBlock.tagNumber === 0;
+  const [, , issuer, validity, subject] = hasVersion ? tbs.slice(1) : tbs;
+  const [notBefore, notAfter] = elements(validity, 'Validity');
+  return { issuer: attributesOf(issuer), subject: attributesOf(subject), notBefore: time(notBefore, 'notBefore'), notAfter: time(notAfter, 'notAfter') };
 }
 
 function formatName(attributes: Attributes): string {
@@ -97,22 +142,20 @@ export function summarizeCertificate(pem: string): CertificateSummary {
 
 function parseCertificate(pem: string): CertificateSummary {
   const der = certificateDer(pem);
-  let certificate: Certificate;
+  let fields: TbsFields;
   try {
-    certificate = AsnConvert.parse(der, Certificate);
+    fields = tbsFields(der);
   } catch {
     throw new Error('certificate is not valid DER X.509');
   }
-  const tbs = certificate.tbsCertificate;
-  const subject = attributesOf(tbs.subject);
-  const issuer = attributesOf(tbs.issuer);
+  const { subject, issuer } = fields;
   const user = first(subject, OID.commonName);
   const botName = first(subject, OID.botName);
   return {
     subject: formatName(subject),
     issuer: formatName(issuer),
-    notBefore: tbs.validity.notBefore.getTime().toISOString(),
-    notAfter: tbs.validity.notAfter.getTime().toISOString(),
+    notBefore: fields.notBefore,
+    notAfter: fields.notAfter,
     sha256Fingerprint: createHash('sha256').update(der).digest('hex').replace(/(..)(?!$)/g, '$1:').toUpperCase(),
     teleport: {
       user,
@@ -120,7 +163,7 @@ function parseCertificate(pem: string): CertificateSummary {
       roles: all(subject, OID.organization),
       kubernetesUsers: all(subject, OID.kubernetesUsers),
       kubernetesGroups: all(subject, OID.kubernetesGroups),
-      teleportCluster: first(subject, OID.teleportCluster) ?? first(issuer, OID.commonName),
+      teleportCluster: [first(subject, OID.streetAddress), first(subject, OID.teleportCluster), first(issuer, OID.commonName)].find(Boolean) ?? null,
       kubernetesCluster: first(subject, OID.kubernetesCluster),
     },
   };

@@ -177,6 +177,25 @@ beforeAll(async () => {
     [clusterSecret('good', bots.wildcard!, 'argocd-broken')],
   );
 
+  // Entry 2 is shadowed: entry 1 already matches its server and namespace, so Argo CD never
+  // picks it, and its service account (which does not exist) must not fail the check.
+  seedArgoNamespace(
+    'argocd-shadowed',
+    argocdCm({ namespace: 'argocd-shadowed', impersonationEnabled: true }) as unknown as KubeObject,
+    [
+      appProject({
+        name: 'shadowed',
+        namespace: 'argocd-shadowed',
+        destinations: [{ server: '*', namespace: 'team-a' }],
+        destinationServiceAccounts: [
+          { server: serverGlob, namespace: '*', defaultServiceAccount: 'team-a:deployer' },
+          { server: serverGlob, namespace: 'team-a', defaultServiceAccount: 'team-a:never-created' },
+        ],
+      }) as unknown as KubeObject,
+    ],
+    [clusterSecret('good', bots.wildcard!, 'argocd-shadowed')],
+  );
+
   workDir = mkdtempSync(path.join(tmpdir(), 'tpa-check-imp-'));
   kubeconfig = await source.writeKubeconfig(path.join(workDir, 'source'));
   const noBindingAdmin = await noBinding.writeKubeconfig(path.join(workDir, 'nobinding-admin'), noBinding.admin, { context: 'admin-nobinding' });
@@ -264,6 +283,25 @@ describe('check impersonation', () => {
     // The entries matching the cluster are invalid: no service account is derived from them.
     expect(statusOf(checkReport, 'appproject.coverage')).toEqual(['fail']);
     expect(byId(checkReport, 'target.service-account-exists').map((result) => result.status)).toEqual(['skip']);
+  });
+
+  it('warns about a shadowed entry and checks only the accounts Argo CD can pick, through the real kubectl', async () => {
+    const table = await check(['good', '-n', 'argocd-shadowed'], { kubectl: true });
+    expect(table.code, table.stderr).toBe(0);
+    const rows = table.stdout.trimEnd().split('\n').slice(1).map((line) => line.split(/\s{3,}/));
+    expect(rows.filter((row) => row[0] === 'appproject.coverage').map((row) => [row[1], row[2]])).toEqual([
+      ['shadowed -> good', 'pass'],
+      ['shadowed -> good', 'warn'],
+    ]);
+    const { result, report: checkReport } = await report(['good', '-n', 'argocd-shadowed']);
+    expect(result.code).toBe(0);
+    expect(checkReport.summary).toMatchObject({ warn: 1, fail: 0 });
+    const [coverage, shadowed] = byId(checkReport, 'appproject.coverage');
+    expect(coverage!.message).toBe(`syncs impersonate (first match wins): namespace "*" → ${SA_USER}`);
+    expect(shadowed!.message).toContain('entry 2 (namespace "team-a" → system:serviceaccount:team-a:never-created) is shadowed by entry 1');
+    expect(byId(checkReport, 'target.service-account-exists').map((row) => [row.subject, row.status])).toEqual([['good team-a/deployer', 'pass']]);
+    expect(byId(checkReport, 'target.impersonation').map((row) => row.subject)).toEqual(['good team-a/deployer']);
+    expect((await check(['good', '-n', 'argocd-shadowed', '--strict'])).code).toBe(1);
   });
 
   it('fails a cluster that no project entry matches', async () => {

@@ -199,6 +199,25 @@ describe('routing', () => {
     expect(statusOf(unknown)).toMatchObject({ message: 'Kubernetes cluster "nope" not found', reason: 'NotFound', code: 404 });
   });
 
+  it('reaches a kube cluster of a trusted leaf by the leaf path or a leaf-routed certificate, never through the root', async () => {
+    proxy.setKubeCluster('leafy', { upstream: b.target, labels: { env: 'dev' }, teleportCluster: 'leaf.example' });
+    try {
+      const byPath = await call(proxy, wildcardBot, `${routedPath(proxy, 'leafy', 'leaf.example')}/version`);
+      expect(byPath.status).toBe(200);
+      const leafRouted = await proxy.issueIdentity({ user: 'alice', roles: ['editor-group'], routeToCluster: 'leaf.example', kubernetesCluster: 'leafy' });
+      expect((await call(proxy, leafRouted, '/version')).status).toBe(200);
+      expect((await call(proxy, leafRouted, `${routedPath(proxy, 'leafy', 'leaf.example')}/version`)).status).toBe(200);
+      // A leaf-routed certificate under the root's name is refused, as Teleport refuses it.
+      expect(statusOf(await call(proxy, leafRouted, `${routedPath(proxy, 'leafy')}/version`)).message).toBe('existing route in identity may not be overwritten');
+      const byRoot = await call(proxy, wildcardBot, `${routedPath(proxy, 'leafy')}/version`);
+      expect(byRoot.status).toBe(404);
+      expect(statusOf(byRoot).message).toBe('Kubernetes cluster "leafy" not found');
+      expect(b.requests).toHaveLength(3);
+    } finally {
+      proxy.setKubeCluster('leafy', undefined);
+    }
+  });
+
   it('routes by the certificate kube cluster without the path prefix (tsh / tctl certificates)', async () => {
     const tshCert = await proxy.issueIdentity({ user: 'alice', roles: ['editor-group'], kubernetesCluster: 'b' });
     const reply = await call(proxy, tshCert, '/api/v1/namespaces');

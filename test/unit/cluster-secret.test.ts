@@ -121,6 +121,34 @@ describe('renderClusterSecret', () => {
   it('renders the name template', () => {
     expect(decode(renderClusterSecret(spec({ nameTemplate: 'tp-{{ .KubeName }}' })).data!.name)).toBe('tp-boxofrad5');
   });
+
+  it('renders label and annotation templates from the route and the kube cluster labels, leaving out empty ones', () => {
+    const secret = renderClusterSecret(
+      spec({
+        labels: { region: '{{index .Labels "region"}}', cloud: '{{.Labels.cloud}}', kube: '{{.KubeName}}', tier: 'gold', empty: '' },
+        annotations: { where: 'kube {{.KubeName}} of {{.ClusterName}}, in {{index .Labels "region"}}', team: '{{index .Labels "team"}}' },
+        kubeLabels: { region: 'eu', env: 'prod' },
+      }),
+    );
+    expect(secret.metadata.labels).toEqual({
+      region: 'eu',
+      kube: 'boxofrad5',
+      tier: 'gold',
+      'argocd.argoproj.io/secret-type': 'cluster',
+      'app.kubernetes.io/managed-by': 'kubectl-teleport-argocd',
+    });
+    expect(secret.metadata.annotations!.where).toBe('kube boxofrad5 of tp1.floppy.co, in eu');
+    expect(secret.metadata.annotations).not.toHaveProperty('team');
+  });
+
+  it('fails a cluster whose rendered label value Kubernetes would reject, naming the label', () => {
+    const render = (region: string) => renderClusterSecret(spec({ labels: { region: 'r-{{index .Labels "region"}}' }, kubeLabels: { region } }));
+    expect(() => render('eu west')).toThrow(/label region="r-eu west" \(rendered from "r-\{\{index \.Labels "region"\}\}"\) is not a valid label value/);
+    expect(() => render('x'.repeat(62))).toThrow(/not a valid label value/);
+    expect(render('x'.repeat(61)).metadata.labels!.region).toBe(`r-${'x'.repeat(61)}`);
+    // Annotation values may hold any text.
+    expect(renderClusterSecret(spec({ annotations: { a: '{{index .Labels "region"}}' }, kubeLabels: { region: 'eu west' } })).metadata.annotations!.a).toBe('eu west');
+  });
 });
 
 describe('validation', () => {
@@ -133,6 +161,8 @@ describe('validation', () => {
 
   it('rejects templates with other fields', () => {
     expect(() => validateNameTemplate('{{.Labels}}')).toThrow(UsageError);
+    expect(() => validateNameTemplate('{{index .Labels "region"}}')).toThrow(UsageError);
+    expect(() => validateNameTemplate('{{.KubeName')).toThrow(UsageError);
     expect(() => validateNameTemplate('{{.KubeName}}')).not.toThrow();
   });
 });

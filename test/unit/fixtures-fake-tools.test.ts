@@ -83,6 +83,56 @@ describe('fake tsh', () => {
   });
 });
 
+describe('fake tsh kube ls', () => {
+  it('lists the chosen Teleport cluster as tsh prints it, and logs the call', async () => {
+    const tsh = await writeFakeTsh(join(tmp, 'tsh-ls'), {
+      kubeClusters: {
+        'root.example.com': { staging: null, 'prod-eu': { region: 'eu', env: 'prod' } },
+        'leaf.example.com': { edge: {} },
+      },
+    });
+    const args = ['kube', 'ls', '--format=json', '--cluster=root.example.com', '--proxy=root.example.com:443'];
+    const root = await run(tsh.path, args);
+    expect(root.code).toBe(0);
+    expect(root.stdout).toBe(
+      [
+        '[',
+        '  {',
+        '    "kube_cluster_name": "prod-eu",',
+        '    "labels": {',
+        '      "env": "prod",',
+        '      "region": "eu"',
+        '    },',
+        '    "selected": false',
+        '  },',
+        '  {',
+        '    "kube_cluster_name": "staging",',
+        '    "labels": null,',
+        '    "selected": false',
+        '  }',
+        ']',
+        '',
+      ].join('\n'),
+    );
+    const leaf = await run(tsh.path, ['kube', 'ls', '--format=json', '--cluster=leaf.example.com']);
+    expect(JSON.parse(leaf.stdout)).toEqual([{ kube_cluster_name: 'edge', labels: null, selected: false }]);
+    const current = await run(tsh.path, ['kube', 'ls', '--format=json']);
+    expect(JSON.parse(current.stdout)).toHaveLength(2);
+    expect((await tsh.invocations()).map((call) => call.args)).toEqual([args, ['kube', 'ls', '--format=json', '--cluster=leaf.example.com'], ['kube', 'ls', '--format=json']]);
+  });
+
+  it('fails for an unknown Teleport cluster and in fail mode, without touching credentials', async () => {
+    const tsh = await writeFakeTsh(join(tmp, 'tsh-ls-fail'), { credentials: { a: current }, kubeClusters: { 'root.example.com': { a: null } } });
+    const unknown = await run(tsh.path, ['kube', 'ls', '--format=json', '--cluster=other.example.com']);
+    expect(unknown).toEqual({ code: 1, stdout: '', stderr: 'ERROR: cluster "other.example.com" is not found\n' });
+    await tsh.configure({ kubeLsMode: 'fail', kubeLsStderr: 'ERROR: access denied' });
+    const failed = await run(tsh.path, ['kube', 'ls', '--format=json', '--cluster=root.example.com']);
+    expect(failed).toEqual({ code: 1, stdout: '', stderr: 'ERROR: access denied\n' });
+    const credential = await run(tsh.path, ['kube', 'credentials', '--kube-cluster=a']);
+    expect(credential.code).toBe(0);
+  });
+});
+
 describe('fake tbot', () => {
   let tbot: Awaited<ReturnType<typeof writeFakeTbot>>;
   const args = () => ['kube', 'credentials', `--destination-dir=${tbot.destinationDir}`];

@@ -21,6 +21,7 @@ import {
   pathRoutedServer,
   rfc3339Local,
   tbotClusterSecret,
+  tbotKubernetesV1Kubeconfig,
   tbotKubernetesV2Kubeconfig,
   tbotSecretName,
   tctlAuthSignKubeconfig,
@@ -147,6 +148,19 @@ describe('kubeconfigs', () => {
         '',
       ].join('\n'),
     );
+  });
+
+  it("tbot's v1 kubernetes output, byte for byte as in tbot's goldens (static and exec)", async () => {
+    // gravitational/teleport lib/tbot/services/k8s/testdata/TestKubernetesOutputService_render/
+    // {exec_plugin_disabled @ 0a870bdee2815465ea982eabf84c093af1103ac5, absolute_path @ 5181e490362c0920a99629b1b7c13b3da034bb9d}/kubeconfig.yaml.golden
+    const golden = (name: string) => readFile(new URL(`../fixtures/tbot-kubernetes-v1/${name}.kubeconfig.yaml.golden`, import.meta.url), 'utf8');
+    const staticText = await golden('exec_plugin_disabled');
+    const parsed = YAML.parse(staticText);
+    const fromGolden = (value: string) => Buffer.from(value, 'base64').toString('utf8');
+    const common = { teleportCluster: 'tele.blackmesa.gov', proxyAddr: 'tele.blackmesa.gov:443', kubeCluster: 'example', caPem: fromGolden(parsed.clusters[0].cluster['certificate-authority-data']) };
+    const credentials = { certPem: fromGolden(parsed.users[0].user['client-certificate-data']), keyPem: fromGolden(parsed.users[0].user['client-key-data']) };
+    expect(kubeconfigToYaml(tbotKubernetesV1Kubeconfig({ ...common, credentials: { kind: 'static', credentials } }))).toBe(staticText);
+    expect(kubeconfigToYaml(tbotKubernetesV1Kubeconfig({ ...common, credentials: { kind: 'exec', tbotPath: '/path/to/tbot', destinationDir: '/test/dir' } }))).toBe(await golden('absolute_path'));
   });
 
   it('tbot kubernetes/v2 with static credentials', () => {

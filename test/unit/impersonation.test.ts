@@ -272,6 +272,79 @@ describe('coverage of a registered cluster', () => {
   });
 });
 
+describe('entries Argo CD never picks (first match wins)', () => {
+  const inCluster = { name: 'in-cluster', server: 'https://kubernetes.default.svc' };
+  const shadows = (entries: Array<[string, string, string]>, cluster = prod) =>
+    projectCoverage(project('p', entries), cluster, 'argocd').entries.map((entry) => entry.shadowedBy);
+
+  // argoproj/argo-cd util/settings/impersonation_test.go (TestDeriveServiceAccountToImpersonate
+  // "FirstMatchWins", TestDeriveServiceAccountToImpersonate_UsesDestinationNamespace).
+  it("agrees with Argo CD's own test table", () => {
+    const server = 'https://cluster-api.example.com';
+    const cluster = { name: 'cluster-api', server };
+    const firstMatchWins = project('p', [['*', 'dest-ns', 'first-sa'], ['*', '*', 'second-sa']]);
+    expect(impersonatedUser(matchDestinationServiceAccount(firstMatchWins.destinationServiceAccounts, server, 'dest-ns')!.entry.defaultServiceAccount, 'dest-ns')).toBe('system:serviceaccount:dest-ns:first-sa');
+    // second-sa still serves every other namespace.
+    expect(projectCoverage(firstMatchWins, cluster, 'argocd').entries.map((entry) => entry.shadowedBy)).toEqual([null, null]);
+    const perNamespace = project('p', [[server, 'primary-ns', 'primary-sa'], [server, 'other-ns', 'other-sa']]);
+    const entries = perNamespace.destinationServiceAccounts;
+    expect(impersonatedUser(matchDestinationServiceAccount(entries, server, 'primary-ns')!.entry.defaultServiceAccount, 'primary-ns')).toBe('system:serviceaccount:primary-ns:primary-sa');
+    expect(impersonatedUser(matchDestinationServiceAccount(entries, server, 'other-ns')!.entry.defaultServiceAccount, 'other-ns')).toBe('system:serviceaccount:other-ns:other-sa');
+    expect(matchDestinationServiceAccount(entries, server, 'unmatched-ns')).toBeNull();
+    expect(projectCoverage(perNamespace, cluster, 'argocd').entries.map((entry) => entry.shadowedBy)).toEqual([null, null]);
+  });
+
+  // argoproj/argo-cd docs/operator-manual/app-sync-using-impersonation.md: the catch-all kept last.
+  const DOCS_EXAMPLE: Array<[string, string, string]> = [
+    ['https://kubernetes.default.svc', 'guestbook', 'guestbook-deployer'],
+    ['https://kubernetes.default.svc', 'guestbook-dev', 'guestbook-dev-deployer'],
+    ['https://kubernetes.default.svc', 'guestbook-stage', 'guestbook-stage-deployer'],
+    ['https://kubernetes.default.svc', '*', 'default'],
+  ];
+
+  it("shadows nothing in Argo CD's documented example, and everything after a catch-all put first", () => {
+    expect(shadows(DOCS_EXAMPLE, inCluster)).toEqual([null, null, null, null]);
+    const catchAllFirst = [DOCS_EXAMPLE[3]!, ...DOCS_EXAMPLE.slice(0, 3)];
+    expect(shadows(catchAllFirst, inCluster)).toEqual([null, 0, 0, 0]);
+    const coverage = projectCoverage(project('guestbook', catchAllFirst, [{ server: '*', name: '', namespace: 'guestbook' }]), inCluster, 'argocd');
+    // Only what Argo CD can pick is checked on the target.
+    expect(accountsToCheck([coverage])).toEqual([{ namespace: 'guestbook', name: 'default' }]);
+    const results = coverageChecks([coverage], inCluster, impersonationSettings({}));
+    expect(results.map((result) => [result.subject, result.status])).toEqual([
+      ['guestbook -> in-cluster', 'pass'],
+      ['guestbook -> in-cluster', 'warn'],
+      ['guestbook -> in-cluster', 'warn'],
+      ['guestbook -> in-cluster', 'warn'],
+    ]);
+    // The coverage line lists only the entry syncs use.
+    expect(results[0]!.message).toBe('syncs impersonate (first match wins): namespace "*" → system:serviceaccount:<destination namespace>:default');
+    expect(results[1]!.message).toMatch(/^entry 2 \(namespace "guestbook" → system:serviceaccount:guestbook:guestbook-deployer\) is shadowed by entry 1 \(namespace "\*"\)/);
+    expect(results[3]!.message).toContain('move it above entry 1');
+  });
+
+  it('judges shadowing per cluster server', () => {
+    const entries: Array<[string, string, string]> = [['https://other/*', '*', 'other'], ['*', 'team-a', 'a']];
+    expect(shadows(entries)).toEqual([null]);
+    expect(shadows(entries, { name: 'other', server: 'https://other/x' })).toEqual([null, 0]);
+  });
+
+  it('calls an entry shadowed only when every namespace it matches is matched earlier', () => {
+    expect(shadows([['*', '*', 'a'], ['*', '', 'b']])).toEqual([null, 0]);
+    expect(shadows([['*', 'team-*', 'a'], ['*', 'team-a', 'b']])).toEqual([null, 0]);
+    expect(shadows([['*', 'team-*', 'a'], ['*', 'team-*', 'b']])).toEqual([null, 0]);
+    expect(shadows([['*', '*', 'a'], ['*', 'team-*', 'b']])).toEqual([null, 0]);
+    // team-* also matches team-ab, which team-? does not: entry 2 still serves it.
+    expect(shadows([['*', 'team-?', 'a'], ['*', 'team-*', 'b']])).toEqual([null, null]);
+    expect(shadows([['*', 'team-a', 'a'], ['*', 'team-b', 'b'], ['*', '*', 'c']])).toEqual([null, null, null]);
+    expect(shadows([['*', 'team-a', 'a'], ['*', 'team-a', 'b'], ['*', 'team-a', 'c']])).toEqual([null, 0, 0]);
+  });
+
+  it('does not fail a project for an invalid entry Argo CD never reaches', () => {
+    const coverage = projectCoverage(project('team', [['*', '*', 'deployer'], ['*', 'team-a', 'team-a/*']]), prod, 'argocd');
+    expect(coverageChecks([coverage], prod, impersonationSettings({})).map((result) => result.status)).toEqual(['pass', 'warn']);
+  });
+});
+
 describe('target-side judgements', () => {
   const answer = (allowed: boolean) => ({ allowed });
   const wildcard = (allowed: boolean): KindAnswer[] => ['list', 'watch'].map((verb) => ({ group: '*', resource: '*', verb, answer: answer(allowed) }));

@@ -81,6 +81,18 @@ describe('planSync', () => {
     expect(merged.metadata.annotations!.keep).toBe('me');
   });
 
+  it('removes flag keys whose templates rendered empty, and only those', () => {
+    const before = live(desired('a').secret, { labels: { region: 'eu', argo: 'keep' }, annotations: { owner: 'team-a', other: 'keep' } });
+    const now = { ...desired('a'), omitted: { labels: ['region'], annotations: ['owner'] } };
+    const [item] = planSync([now], [before], options);
+    expect(item!.action).toBe('update');
+    expect(item!.changes).toEqual(['metadata.labels.region: "eu" → <none>', 'metadata.annotations.owner: "team-a" → <none>']);
+    expect(item!.object!.metadata.labels).not.toHaveProperty('region');
+    expect(item!.object!.metadata.labels!.argo).toBe('keep');
+    expect(item!.object!.metadata.annotations).not.toHaveProperty('owner');
+    expect(item!.object!.metadata.annotations!.other).toBe('keep');
+  });
+
   it('skips a cluster whose server another secret already registers', () => {
     const a = desired('a');
     const other: SecretObject = { metadata: { name: 'cluster-teleport.example.com-1', labels: {} }, data: { server: Buffer.from(`${a.server}/`).toString('base64') } };
@@ -103,6 +115,26 @@ describe('planSync', () => {
     const broken: DesiredCluster = { contextName: 'example.com-a', route: route('a'), server: null, error: 'exec plugin failed' };
     const plan = planSync([broken], [live(desired('a').secret)], { ...options, prune: true });
     expect(plan.map((item) => item.action)).toEqual(['fail']);
+  });
+
+  it('names the secret and server of a failed cluster whose route is known, and only then', () => {
+    // teleport.md §1.3 test vector: root + kube-cluster-1 → teleport.argocd-cluster.10dae90fc5854d7b.
+    const known = { teleportCluster: 'root', kubeCluster: 'kube-cluster-1' };
+    const server = routedServerUrl(PROXY, known);
+    const broken: DesiredCluster = { contextName: 'root-kube-cluster-1', route: known, server, error: 'exec plugin failed' };
+    const unknown: DesiredCluster = { contextName: 'weird', route: null, server: null, error: 'exec plugin failed before the names were known' };
+    const plan = planSync([broken, unknown], [], options);
+    expect(plan.map((item) => [item.action, item.secretName, item.server])).toEqual([
+      ['fail', 'teleport.argocd-cluster.10dae90fc5854d7b', server],
+      ['fail', null, null],
+    ]);
+  });
+
+  it('names the context that registers a cluster, not one that failed for it', () => {
+    const broken: DesiredCluster = { contextName: 'broken', route: route('a'), server: desired('a').server, error: 'exec plugin failed' };
+    const plan = planSync([broken, desired('a'), { ...desired('a'), contextName: 'third' }], [], options);
+    expect(plan.map((item) => item.action)).toEqual(['fail', 'create', 'skip']);
+    expect(plan[2]!.reason).toBe(`same cluster as context "${desired('a').contextName}"`);
   });
 
   it('prunes nothing when a context failed before its cluster was known', () => {

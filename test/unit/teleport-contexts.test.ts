@@ -4,9 +4,12 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runExecCredential } from '../../src/kubeconfig/exec-credential.js';
 import { loadKubeconfig } from '../../src/kubeconfig/load.js';
-import { detectTeleportContexts } from '../../src/kubeconfig/teleport-contexts.js';
+import { detectTeleportContexts, nameFromCertificate } from '../../src/kubeconfig/teleport-contexts.js';
+import { desiredCluster, ExecCache, nameByExec } from '../../src/sync/desired.js';
+import { summarizeCertificate } from '../../src/teleport/identity.js';
 import {
   mergeKubeconfigs,
+  tbotKubernetesV1Kubeconfig,
   tbotKubernetesV2Kubeconfig,
   tctlAuthSignKubeconfig,
   tshKubeLoginKubeconfig,
@@ -106,6 +109,63 @@ describe('detectTeleportContexts', () => {
     const { contexts, problems } = await detect(mergeKubeconfigs(plain, teleport));
     expect(contexts.map((c) => c.contextName)).toEqual(['t-a']);
     expect(problems).toEqual([]);
+  });
+});
+
+// tbot's v1 `kubernetes` output as tbot writes it: gravitational/teleport
+// lib/tbot/services/k8s/testdata/TestKubernetesOutputService_render/{exec_plugin_disabled @ 0a870bdee2815465ea982eabf84c093af1103ac5,
+// absolute_path @ 5181e490362c0920a99629b1b7c13b3da034bb9d}/kubeconfig.yaml.golden, copied verbatim.
+const TBOT_V1_GOLDEN = (name: 'exec_plugin_disabled' | 'absolute_path') =>
+  new URL(`../fixtures/tbot-kubernetes-v1/${name}.kubeconfig.yaml.golden`, import.meta.url).pathname;
+
+describe("tbot's v1 kubernetes output (names in the certificate only)", () => {
+  it('names the static form from the certificate: RouteToCluster, not the issuer', () => {
+    const { contexts, namedByExec, problems } = detectTeleportContexts(loadKubeconfig({ explicitPath: TBOT_V1_GOLDEN('exec_plugin_disabled') }));
+    expect(problems).toEqual([]);
+    expect(namedByExec).toEqual([]);
+    expect(contexts.map((c) => [c.contextName, c.route, c.detectedBy, c.proxyBase, c.serverName])).toEqual([
+      ['tele.blackmesa.gov-example', { teleportCluster: 'tele.blackmesa.gov', kubeCluster: 'example' }, 'certificate', 'https://tele.blackmesa.gov:443', 'kube-teleport-proxy-alpn.tele.blackmesa.gov'],
+    ]);
+  });
+
+  it('leaves the exec form to be named by the certificate its plugin returns', () => {
+    const { contexts, namedByExec, problems } = detectTeleportContexts(loadKubeconfig({ explicitPath: TBOT_V1_GOLDEN('absolute_path') }));
+    expect(contexts).toEqual([]);
+    expect(problems).toEqual([]);
+    expect(namedByExec.map((c) => [c.contextName, c.exec.command, c.exec.args, c.credentials.kind, c.proxyBase])).toEqual([
+      ['tele.blackmesa.gov-example', '/path/to/tbot', ['kube', 'credentials', '--destination-dir=/test/dir'], 'exec', 'https://tele.blackmesa.gov:443'],
+    ]);
+  });
+
+  it('does so without TLS routing too: a tsh/tbot exec plugin alone makes it a Teleport context', async () => {
+    const config = tbotKubernetesV1Kubeconfig({ teleportCluster: 'example.teleport.sh', proxyAddr: 'example.teleport.sh:3026', kubeCluster: 'prod-eu', caPem: hostCA.certPem, tlsServerName: null, credentials: { kind: 'exec', tbotPath: '/usr/local/bin/tbot', destinationDir: '/opt/machine-id' } });
+    const { contexts, namedByExec, problems } = await detect(config);
+    expect([contexts, problems]).toEqual([[], []]);
+    expect(namedByExec.map((c) => [c.contextName, c.serverName])).toEqual([['example.teleport.sh-prod-eu', 'kube-teleport-proxy-alpn.example.teleport.sh']]);
+  });
+
+  it('runs the plugin once to name the context and load its credentials, naming the leaf of a leaf route', async () => {
+    const leafRouted = await issueTeleportCertificate(userCA, { user: 'bot-argocd', roles: ['kube-access'], botName: 'argocd', kubernetesCluster: 'prod-eu', routeToCluster: 'leaf.example.com', teleportCluster: 'example.teleport.sh' });
+    const tbot = await writeFakeTbot(dir(), { credentials: leafRouted });
+    const config = tbotKubernetesV1Kubeconfig({ teleportCluster: 'leaf.example.com', proxyAddr: 'example.teleport.sh:443', kubeCluster: 'prod-eu', caPem: hostCA.certPem, credentials: { kind: 'exec', tbotPath: tbot.path, destinationDir: tbot.destinationDir } });
+    const [pending] = (await detect(config)).namedByExec;
+    const exec = new ExecCache(10_000);
+    const context = await nameByExec(pending!, exec);
+    expect([context.route, context.detectedBy]).toEqual([{ teleportCluster: 'leaf.example.com', kubeCluster: 'prod-eu' }, 'certificate']);
+    const settings = { namespace: 'argocd', prefix: 'teleport.argocd-cluster', nameTemplate: '{{.ClusterName}}-{{.KubeName}}' };
+    const desired = await desiredCluster(context, exec, { settings, execTimeoutMs: 10_000, now: new Date() });
+    expect('secret' in desired && desired.server).toBe('https://example.teleport.sh:443/v1/teleport/bGVhZi5leGFtcGxlLmNvbQ/cHJvZC1ldQ');
+    expect(await tbot.invocations()).toHaveLength(1);
+  });
+
+  it('cannot name it from a certificate without a kube cluster route', async () => {
+    const tbot = await writeFakeTbot(dir(), { credentials: botCert });
+    const config = tbotKubernetesV1Kubeconfig({ teleportCluster: 'example.teleport.sh', proxyAddr: 'example.teleport.sh:443', kubeCluster: 'prod-eu', caPem: hostCA.certPem, credentials: { kind: 'exec', tbotPath: tbot.path, destinationDir: tbot.destinationDir } });
+    const [pending] = (await detect(config)).namedByExec;
+    expect(() => nameFromCertificate(pending!, summarizeCertificate(botCert.certPem))).toThrow(
+      `looks like a Teleport context, but the certificate its exec plugin "tbot kube credentials --destination-dir=${tbot.destinationDir}" returned names no kube cluster`,
+    );
+    await expect(nameByExec(pending!, new ExecCache(10_000))).rejects.toThrow('returned names no kube cluster');
   });
 });
 

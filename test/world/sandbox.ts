@@ -1,17 +1,25 @@
-// The local sandbox: a source cluster running "Argo CD" (namespace, argocd-cm, tbot
+// The local sandbox: a source cluster running "Argo CD" (namespace, argocd-cm, argocd-cmd-params-cm, tbot
 // service account), two Teleport-enrolled target clusters behind the Teleport proxy
 // stand-in, and a kubeconfig holding the source context plus tbot `kubernetes/v2`
 // contexts for the targets. Used by end-to-end tests, benchmarks and `npm run sandbox`.
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { FakeKubeCluster } from './apiserver/index.js';
-import { argocdCm, FakeTbot, mergeKubeconfigs, tbotKubernetesV2Kubeconfig, writeKubeconfig, type Kubeconfig } from './fixtures/index.js';
+import { argocdCm, argocdCmdParamsCm, FakeTbot, mergeKubeconfigs, tbotKubernetesV2Kubeconfig, tshKubeLoginKubeconfig, writeFakeTsh, writeKubeconfig, type FakeTsh, type Kubeconfig } from './fixtures/index.js';
 import type { PemPair } from './pki.js';
 import { startTeleportProxy, type TeleportProxy } from './teleport-proxy/index.js';
 
 export const TELEPORT_CLUSTER = 'example.teleport.sh';
 export const BOT = 'argocd';
 export const BOT_ROLE = 'argocd-kube-access';
+
+/** Regions of the sandbox's kube clusters: Teleport labels that ApplicationSets select by. */
+const REGIONS: Record<string, string> = { 'prod-eu': 'eu', staging: 'us' };
+
+function teleportLabels(kubeCluster: string): Record<string, string> {
+  const region = REGIONS[kubeCluster];
+  return region ? { env: kubeCluster, region } : { env: kubeCluster };
+}
 
 export interface SandboxOptions {
   /** Kube clusters behind the proxy (default: prod-eu and staging). */
@@ -25,13 +33,20 @@ export interface Sandbox {
   targets: Record<string, FakeKubeCluster>;
   proxy: TeleportProxy;
   botIdentity: PemPair;
+  /** Teleport labels of each target kube cluster (`env`, and `region` for prod-eu and staging). */
+  kubeLabels: Record<string, Record<string, string>>;
+  /**
+   * `tsh kube login --all` as `identity`: a fake tsh in `dir` (credentials for every target,
+   * `tsh kube ls` listing their labels) and the source context merged with its contexts.
+   */
+  tshLogin(dir: string, identity: PemPair): Promise<{ tsh: FakeTsh; kubeconfig: Kubeconfig }>;
   /** The source context (admin) merged with tbot kubernetes/v2 contexts for every target. */
   kubeconfig: Kubeconfig;
   /** The source context alone: merge other Teleport contexts into it. */
   sourceKubeconfig: Kubeconfig;
   sourceContext: string;
   writeKubeconfig(file: string, config?: Kubeconfig): Promise<string>;
-  /** Between tests: no cluster secrets in argocd, no faults, request counts at zero. */
+  /** Between tests: no cluster secrets in argocd, no Applications, no faults, request counts at zero. */
   resetSource(): void;
   close(): Promise<void>;
 }
@@ -76,6 +91,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const source = await FakeKubeCluster.start({ name: 'source', namespaces: ['argocd'] });
   source.store.seed([
     argocdCm() as never,
+    argocdCmdParamsCm() as never,
     { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'tbot', namespace: 'argocd' } },
   ]);
   const targets: Record<string, FakeKubeCluster> = {};
@@ -97,7 +113,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     kubeClusters: Object.fromEntries(
       Object.entries(targets).map(([name, target]) => [
         name,
-        { upstream: { url: target.url, caPem: target.caPem, clientCertPem: target.admin.certPem, clientKeyPem: target.admin.keyPem }, labels: { env: name } },
+        { upstream: { url: target.url, caPem: target.caPem, clientCertPem: target.admin.certPem, clientKeyPem: target.admin.keyPem }, labels: teleportLabels(name) },
       ]),
     ),
     roles: {
@@ -112,11 +128,23 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const sourceOnly = sourceKubeconfig(source);
   const kubeconfig = mergeKubeconfigs(sourceOnly, tbotKubeconfig(proxy, names, botIdentity));
   kubeconfig['current-context'] = 'source';
+  const kubeLabels = Object.fromEntries(names.map((name) => [name, teleportLabels(name)]));
   return {
     source,
     targets,
     proxy,
     botIdentity,
+    kubeLabels,
+    async tshLogin(dir, identity) {
+      const tsh = await writeFakeTsh(dir, {
+        credentials: Object.fromEntries(names.map((name) => [name, identity])),
+        kubeClusters: { [TELEPORT_CLUSTER]: kubeLabels },
+      });
+      const login = tshKubeLoginKubeconfig({ teleportCluster: TELEPORT_CLUSTER, proxyAddr: proxy.addr, kubeClusters: names, caPem: proxy.hostCA.certPem, tshPath: tsh.path });
+      const merged = mergeKubeconfigs(sourceOnly, login);
+      merged['current-context'] = 'source';
+      return { tsh, kubeconfig: merged };
+    },
     kubeconfig,
     sourceKubeconfig: sourceOnly,
     sourceContext: 'source',
@@ -126,6 +154,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     },
     resetSource() {
       for (const secret of source.store.list('secrets', 'argocd')) source.store.delete('secrets', 'argocd', secret.metadata.name!);
+      for (const app of source.store.list('applications')) source.store.delete('applications', app.metadata.namespace, app.metadata.name!);
       source.faults.clear();
       source.counts.reset();
     },

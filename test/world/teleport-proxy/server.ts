@@ -54,6 +54,12 @@ export interface UpstreamTarget {
 export interface KubeClusterSpec {
   upstream: UpstreamTarget;
   labels?: Record<string, string>;
+  /**
+   * The Teleport cluster it is enrolled in: a leaf cluster trusted by this root when set,
+   * reached as `/v1/teleport/<leaf>/<kube>` or by a certificate routed to the leaf.
+   * Kube cluster names are unique across root and leaves here.
+   */
+  teleportCluster?: string;
 }
 
 export interface TeleportProxyOptions {
@@ -400,9 +406,12 @@ export async function startTeleportProxy(options: TeleportProxyOptions): Promise
       }
       record.teleportCluster = teleportCluster;
       record.kubeCluster = kubeCluster;
-      if (teleportCluster !== clusterName) throw notFound(`cluster ${JSON.stringify(teleportCluster)} is not found`);
+      const enrolledIn = (state: ClusterState) => state.spec.teleportCluster ?? clusterName;
+      if (teleportCluster !== clusterName && ![...clusters.values()].some((state) => enrolledIn(state) === teleportCluster)) {
+        throw notFound(`cluster ${JSON.stringify(teleportCluster)} is not found`);
+      }
       const cluster = clusters.get(kubeCluster);
-      if (!cluster) throw notFound(`Kubernetes cluster ${JSON.stringify(kubeCluster)} not found`);
+      if (!cluster || enrolledIn(cluster) !== teleportCluster) throw notFound(`Kubernetes cluster ${JSON.stringify(kubeCluster)} not found`);
 
       const allowed = allowedKubePrincipals(identity.roles, roles, cluster.spec.labels ?? {}, identity.user);
       const rawPairs: Array<[string, string]> = [];

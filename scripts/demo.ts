@@ -5,13 +5,15 @@ import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { BOT, BOT_ROLE, startSandbox, tbotKubeconfig, TELEPORT_CLUSTER } from '../test/world/sandbox.js';
-import { mergeKubeconfigs, type Kubeconfig } from '../test/world/fixtures/index.js';
+import { mergeKubeconfigs, tbotClusterSecret, type Kubeconfig } from '../test/world/fixtures/index.js';
 import { parse } from 'yaml';
 
 const work = mkdtempSync(path.join(tmpdir(), 'teleport-argocd-demo-'));
 const bin = path.join(work, 'bin');
 mkdirSync(bin);
-symlinkSync(path.resolve('dist/kubectl-teleport-argocd'), path.join(bin, 'kubectl-teleport_argocd'));
+// The host build, or another binary named by KUBECTL_TELEPORT_ARGOCD_BINARY (the release
+// workflow runs the demo with each platform's release binary on its own runner).
+symlinkSync(path.resolve(process.env.KUBECTL_TELEPORT_ARGOCD_BINARY ?? 'dist/kubectl-teleport-argocd'), path.join(bin, 'kubectl-teleport_argocd'));
 
 const world = await startSandbox();
 const kubeconfig = await world.writeKubeconfig(path.join(work, 'kubeconfig'));
@@ -25,7 +27,7 @@ function say(text: string): void {
 /** Runs a command as the user would type it; `expect` is the exit code that means the step worked. */
 // Asynchronous on purpose: the sandbox's servers run in this process and must keep answering.
 async function run(args: string[], expect = 0): Promise<void> {
-  process.stdout.write(`$ kubectl ${args.join(' ')}\n`);
+  process.stdout.write(`$ kubectl ${args.map((arg) => (/[\s"'{}]/.test(arg) ? `'${arg}'` : arg)).join(' ')}\n`);
   const status = await new Promise<number | null>((resolve) => {
     spawn('kubectl', args, { env, stdio: ['ignore', 'inherit', 'inherit'] }).on('close', resolve);
   });
@@ -94,6 +96,38 @@ try {
   }
   await run(['config', 'use-context', 'source']);
   await run(['teleport-argocd', 'check', 'impersonation']);
+
+  say('8. Label templates: copy Teleport labels (tsh kube ls) onto the secrets, so an ApplicationSet cluster generator can select by them.');
+  process.stdout.write('# tsh kube login --all (this tsh holds the bot\'s identity, so only the labels change)\n');
+  const tsh = await world.tshLogin(path.join(work, 'tsh'), impersonating);
+  const tshKubeconfig = await world.writeKubeconfig(path.join(work, 'tsh', 'kubeconfig'), tsh.kubeconfig);
+  await run(['teleport-argocd', 'sync', '--source-kubeconfig', tshKubeconfig, '--label', 'region={{index .Labels "region"}}', '--diff']);
+  await run(['get', 'secrets', '-n', 'argocd', '-l', 'region=eu']);
+
+  say('9. Dead registrations: tbot stops refreshing the secret of a cluster that left Teleport, but never deletes it. clean does — unless an Application still uses it.');
+  process.stdout.write('# (simulated) tbot registered legacy-eu and legacy-us hours ago; both clusters have since left Teleport. An Application still deploys to legacy-us.\n');
+  const hoursAgo = (hours: number) => new Date(Date.now() - hours * 3_600_000);
+  const lastIdentity = await world.proxy.issueIdentity({ user: `bot-${BOT}`, roles: [BOT_ROLE], botName: BOT, kubernetesUsers: ['*'] }, { notBefore: hoursAgo(5), notAfter: hoursAgo(3) });
+  for (const kubeCluster of ['legacy-eu', 'legacy-us']) {
+    const secret = tbotClusterSecret({ teleportCluster: TELEPORT_CLUSTER, kubeCluster, proxyAddr: world.proxy.addr, caPem: world.proxy.hostCA.certPem, certPem: lastIdentity.certPem, keyPem: lastIdentity.keyPem, botName: BOT, updated: hoursAgo(4) });
+    world.source.store.put(secret as never, 'secrets');
+  }
+  const app = path.join(work, 'application.yaml');
+  writeFileSync(app, [
+    'apiVersion: argoproj.io/v1alpha1',
+    'kind: Application',
+    'metadata: {name: billing, namespace: argocd}',
+    'spec:',
+    '  project: default',
+    '  source: {repoURL: "https://github.com/example/billing.git", path: deploy, targetRevision: HEAD}',
+    `  destination: {name: ${TELEPORT_CLUSTER}-legacy-us, namespace: billing}`,
+    '',
+  ].join('\n'));
+  await run(['apply', '-f', app]);
+  await run(['teleport-argocd', 'list', '-o', 'wide']);
+  await run(['teleport-argocd', 'clean', '--dry-run=client']);
+  await run(['teleport-argocd', 'clean']);
+  await run(['teleport-argocd', 'list']);
 } finally {
   await world.close();
 }

@@ -2,6 +2,7 @@
 // (product.md §5.2, §6.1). Pure: secrets and a clock in, rows out. A broken secret
 // becomes an Invalid row; nothing here throws on bad input.
 import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { ApplicationIndex, type ApplicationRef } from '../argocd/applications.js';
 import {
   ANNOTATION,
   MANAGED_BY_LABEL,
@@ -43,26 +44,6 @@ export type FailOn = (typeof FAIL_ON_WORDS)[number];
 /** tbot's default renewal is 20m; ours are judged against their own interval times this. */
 export const MISSED_REFRESHES_BEFORE_STALE = 3;
 
-export interface TeleportIdentityView {
-  user: string | null;
-  botName: string | null;
-  /** null when there is no certificate to read them from; [] when it has none. */
-  roles: string[] | null;
-  kubernetesUsers: string[] | null;
-  kubernetesGroups: string[] | null;
-  teleportCluster: string | null;
-  kubernetesCluster: string | null;
-}
-
-export interface CertificateView {
-  subject: string | null;
-  issuer: string | null;
-  notBefore: string | null;
-  notAfter: string | null;
-  sha256Fingerprint: string | null;
-  teleport: TeleportIdentityView;
-}
-
 export interface ProbeResult {
   /** null when the cluster could not be probed at all (invalid secret, exec credentials). */
   reachable: boolean | null;
@@ -82,10 +63,13 @@ export interface ClusterListItem {
   namespaces: string[];
   clusterResources: boolean;
   updated: string | null;
+  /** `NAMESPACE/NAME` of the Applications that target the cluster, sorted; null when they could not be read. */
+  applications: string[] | null;
   credentials: {
     type: CredentialType | null;
     serverName: string | null;
-    certificate: CertificateView;
+    /** null when the secret holds no parsable client certificate (bearer token, exec, garbage). */
+    certificate: CertificateSummary | null;
   };
   status: ClusterStatus;
   problems: string[];
@@ -110,6 +94,11 @@ export interface AuditedCluster {
   conditions: Condition[];
   /** Shown without `-A`: path-routed, or `teleport.dev/*` annotations, or our label. */
   teleportRelated: boolean;
+  /**
+   * Stale by age: `teleport.dev/updated` is known and older than its writer's refresh rule
+   * allows. (Stale for an unknown update time is a problem, but proves nothing was abandoned.)
+   */
+  refreshOverdue: boolean;
   /** null when the secret is too broken to connect with. */
   target: ProbeTarget | null;
 }
@@ -118,6 +107,8 @@ export interface AuditOptions {
   now: Date;
   staleAfterMs: number;
   expiringWithinMs: number;
+  /** The Applications that count (§5.2); null or absent when they could not be read. */
+  applications?: readonly ApplicationRef[] | null;
 }
 
 interface Problem {
@@ -125,25 +116,8 @@ interface Problem {
   message: string;
 }
 
-/** A fresh object per row: shared objects would print as YAML anchors and aliases. */
-const emptyCertificate = (): CertificateView => ({
-  subject: null,
-  issuer: null,
-  notBefore: null,
-  notAfter: null,
-  sha256Fingerprint: null,
-  teleport: {
-    user: null,
-    botName: null,
-    roles: null,
-    kubernetesUsers: null,
-    kubernetesGroups: null,
-    teleportCluster: null,
-    kubernetesCluster: null,
-  },
-});
-
-function certificateView(summary: CertificateSummary): CertificateView {
+/** A row's own copy of a certificate summary (shared by every secret holding that certificate). */
+function certificateView(summary: CertificateSummary): CertificateSummary {
   return {
     subject: summary.subject,
     issuer: summary.issuer,
@@ -253,8 +227,16 @@ function isTeleportRelated(secret: SecretObject, server: string | null): boolean
   return Object.keys(secret.metadata.annotations ?? {}).some((key) => key.startsWith('teleport.dev/'));
 }
 
-/** Freshness: tbot refreshes every renewal interval; `sync --watch` records its own interval. */
-function staleness(owner: SecretOwner, annotations: Record<string, string>, updated: Date | null, options: AuditOptions): Problem | null {
+interface Staleness extends Problem {
+  /** The update time is known and too old (not merely unknown). */
+  overdue: boolean;
+}
+
+/**
+ * Freshness: tbot refreshes every renewal interval; `sync --watch` records its own
+ * interval. The one rule for both `list`'s Stale and `clean`'s "nothing refreshes it".
+ */
+function staleness(owner: SecretOwner, annotations: Record<string, string>, updated: Date | null, options: AuditOptions): Staleness | null {
   let limitMs: number;
   let rule: string;
   if (owner === 'tbot') {
@@ -275,11 +257,11 @@ function staleness(owner: SecretOwner, annotations: Record<string, string>, upda
   if (updated === null) {
     const raw = annotations[ANNOTATION.updated];
     const why = raw === undefined ? 'is missing' : `"${raw}" is not an RFC 3339 time`;
-    return { condition: 'stale', message: `annotation ${ANNOTATION.updated} ${why}, so freshness is unknown` };
+    return { condition: 'stale', message: `annotation ${ANNOTATION.updated} ${why}, so freshness is unknown`, overdue: false };
   }
   const ageMs = options.now.getTime() - updated.getTime();
   if (ageMs <= limitMs) return null;
-  return { condition: 'stale', message: `not updated for ${humanDuration(ageMs)} (more than ${rule})` };
+  return { condition: 'stale', message: `not updated for ${humanDuration(ageMs)} (more than ${rule})`, overdue: true };
 }
 
 function expiry(certificate: CertificateSummary, options: AuditOptions): Problem | null {
@@ -338,7 +320,7 @@ interface SecretAudit {
   duplicateKey: string | null;
 }
 
-function auditSecret(secret: SecretObject, options: AuditOptions, cache: CredentialCache): SecretAudit {
+function auditSecret(secret: SecretObject, options: AuditOptions, cache: CredentialCache, dependents: ApplicationIndex | null): SecretAudit {
   const problems: Problem[] = [];
   const annotations = secret.metadata.annotations ?? {};
   const owner = secretOwner(secret);
@@ -371,17 +353,19 @@ function auditSecret(secret: SecretObject, options: AuditOptions, cache: Credent
 
   const updated = parseRfc3339(annotations[ANNOTATION.updated]);
   const stale = staleness(owner, annotations, updated, options);
-  if (stale) problems.push(stale);
+  if (stale) problems.push({ condition: stale.condition, message: stale.message });
   if (credentials.certificate) {
     const expiring = expiry(credentials.certificate, options);
     if (expiring) problems.push(expiring);
   }
 
   const route = secretRoute(shownServer, annotations);
+  const argoName = name === '' ? null : name;
+  const shown = shownServer === '' ? null : shownServer;
   const item: ClusterListItem = {
     secret: { name: secret.metadata.name, namespace: secret.metadata.namespace ?? null },
-    name: name === '' ? null : name,
-    server: shownServer === '' ? null : shownServer,
+    name: argoName,
+    server: shown,
     teleportCluster: route?.teleportCluster ?? null,
     kubeCluster: route?.kubeCluster ?? null,
     owner,
@@ -389,10 +373,11 @@ function auditSecret(secret: SecretObject, options: AuditOptions, cache: Credent
     namespaces,
     clusterResources,
     updated: updated ? rfc3339(updated) : null,
+    applications: dependents ? dependents.targeting({ server: shown, name: argoName }) : null,
     credentials: {
       type: credentials.type,
       serverName: credentials.serverName,
-      certificate: credentials.certificate ? certificateView(credentials.certificate) : emptyCertificate(),
+      certificate: credentials.certificate ? certificateView(credentials.certificate) : null,
     },
     status: 'Healthy',
     problems: [],
@@ -403,6 +388,7 @@ function auditSecret(secret: SecretObject, options: AuditOptions, cache: Credent
       item,
       conditions: [],
       teleportRelated: isTeleportRelated(secret, item.server),
+      refreshOverdue: stale?.overdue ?? false,
       target: server !== null && credentials.config !== null ? { server, config: credentials.config } : null,
     },
     problems,
@@ -423,7 +409,8 @@ function byName(a: AuditedCluster, b: AuditedCluster): number {
  */
 export function auditClusterSecrets(secrets: readonly SecretObject[], options: AuditOptions): AuditedCluster[] {
   const cache = new CredentialCache();
-  const audits = secrets.map((secret) => auditSecret(secret, options, cache));
+  const dependents = options.applications ? new ApplicationIndex(options.applications) : null;
+  const audits = secrets.map((secret) => auditSecret(secret, options, cache, dependents));
 
   const byServer = new Map<string, string[]>();
   for (const audit of audits) {
@@ -500,15 +487,16 @@ export function clusterColumns(now: Date, probed: boolean): Column<ClusterListIt
     { header: 'TELEPORT CLUSTER', value: (item) => item.teleportCluster },
     { header: 'KUBE CLUSTER', value: (item) => item.kubeCluster },
     { header: 'OWNER', value: (item) => item.owner },
-    { header: 'IDENTITY', value: (item) => item.credentials.certificate.teleport.user ?? item.credentials.type },
-    { header: 'EXPIRES', value: (item) => expiresCell(item.credentials.certificate.notAfter, now) },
+    { header: 'IDENTITY', value: (item) => item.credentials.certificate?.teleport.user ?? item.credentials.type },
+    { header: 'EXPIRES', value: (item) => expiresCell(item.credentials.certificate?.notAfter ?? null, now) },
     { header: 'STATUS', value: (item) => item.status },
     { header: 'SECRET', value: (item) => item.secret.name, wide: true },
     { header: 'SERVER', value: (item) => item.server, wide: true },
     { header: 'PROJECT', value: (item) => item.project, wide: true },
     { header: 'UPDATED', value: (item) => (item.updated ? humanDuration(now.getTime() - Date.parse(item.updated)) : null), wide: true },
-    { header: 'KUBE USERS', value: (item) => joined(item.credentials.certificate.teleport.kubernetesUsers), wide: true },
-    { header: 'KUBE GROUPS', value: (item) => joined(item.credentials.certificate.teleport.kubernetesGroups), wide: true },
+    { header: 'KUBE USERS', value: (item) => joined(item.credentials.certificate?.teleport.kubernetesUsers ?? null), wide: true },
+    { header: 'KUBE GROUPS', value: (item) => joined(item.credentials.certificate?.teleport.kubernetesGroups ?? null), wide: true },
+    { header: 'APPS', value: (item) => (item.applications === null ? '<unknown>' : item.applications.length), wide: true },
   ];
   if (probed) columns.push({ header: 'REACHABLE', value: (item) => reachableCell(item.probe) });
   return columns;

@@ -30,6 +30,7 @@ import { buildCheckReport, checkReportFailed, checkSummaryLine, renderCheckRepor
 import type { AuditedCluster } from '../audit/cluster-status.js';
 import type { CommandArgs } from '../cli/commands.js';
 import { CliError, UsageError } from '../cli/errors.js';
+import { globArguments } from '../cli/globs.js';
 import { readInputFile } from '../cli/input.js';
 import type { Runtime } from '../cli/globals.js';
 import { parseOutputFormat, writeStdout } from '../cli/output.js';
@@ -47,7 +48,7 @@ import {
   type IdentityUnderCheck,
   type TeleportKubeRole,
 } from '../teleport/role-rules.js';
-import { compileGlob, GlobSyntaxError } from '../util/glob.js';
+import { mapConcurrently } from '../util/concurrency.js';
 
 const CONCURRENCY = 8;
 
@@ -90,14 +91,7 @@ function readRoleFile(path: string): RoleFile {
 
 function parseOptions(args: CommandArgs, runtime: Runtime): Options {
   const output = parseOutputFormat(runtime.globals.output, ['table', 'json', 'yaml']);
-  const globs = (Array.isArray(args.globs) ? args.globs : []).map(String);
-  let matchers: Array<(value: string) => boolean>;
-  try {
-    matchers = globs.map(compileGlob);
-  } catch (error) {
-    if (error instanceof GlobSyntaxError) throw new UsageError(`invalid GLOB ${error.message}`);
-    throw error;
-  }
+  const matchers = globArguments(args.globs, 'GLOB');
   const targetContexts = parseTargetContexts(args['target-context']);
   const roleFiles = (Array.isArray(args['role-file']) ? args['role-file'] : []).map((path) => readRoleFile(String(path)));
   return {
@@ -117,7 +111,7 @@ interface SourceFacts {
 }
 
 async function readSourceFacts(clients: KubeClients, namespace: string, runtime: Runtime): Promise<SourceFacts> {
-  const [{ describeKubeError, isNotFound, withRetry }, { listClusterSecrets }] = await Promise.all([import('../kube/client.js'), import('../kube/cluster-secrets.js')]);
+  const [{ describeKubeError, isNotFound, LIST_PAGE_SIZE, listAllPages, withRetry }, { listClusterSecrets }] = await Promise.all([import('../kube/client.js'), import('../kube/cluster-secrets.js')]);
   const fail = (what: string, error: unknown) => new CliError(`cannot read ${what} in namespace ${namespace}: ${describeKubeError(error, clients.server)}`);
   const retry = { log: runtime.log };
   const settings = withRetry(() => clients.core.readNamespacedConfigMap({ name: ARGOCD_CM, namespace }), { ...retry, what: `get configmap ${ARGOCD_CM}` }).then(
@@ -127,21 +121,16 @@ async function readSourceFacts(clients: KubeClients, namespace: string, runtime:
       throw fail(`configmap ${ARGOCD_CM}`, error);
     },
   );
-  const projects = (async () => {
-    const found: ProjectView[] = [];
-    let continueToken: string | undefined;
-    do {
-      const page = (await withRetry(
-        () => clients.customObjects.listNamespacedCustomObject({ group: 'argoproj.io', version: 'v1alpha1', namespace, plural: 'appprojects', limit: 500, _continue: continueToken }),
-        { ...retry, what: 'list appprojects' },
-      )) as { items?: unknown[]; metadata?: { continue?: string } };
-      found.push(...(page.items ?? []).map(projectView));
-      continueToken = page.metadata?.continue || undefined;
-    } while (continueToken);
-    return found;
-  })().catch((error: unknown) => {
-    throw fail('appprojects', error);
-  });
+  const projects = listAllPages<unknown>(
+    (continueToken) =>
+      clients.customObjects.listNamespacedCustomObject({ group: 'argoproj.io', version: 'v1alpha1', namespace, plural: 'appprojects', limit: LIST_PAGE_SIZE, _continue: continueToken }),
+    { ...retry, what: 'list appprojects' },
+  ).then(
+    (items) => items.map(projectView),
+    (error: unknown) => {
+      throw fail('appprojects', error);
+    },
+  );
   const secrets = listClusterSecrets(clients, namespace, runtime.log).catch((error: unknown) => {
     throw fail('cluster secrets', error);
   });
@@ -170,13 +159,13 @@ function controlPlaneUser(identity: IdentityUnderCheck | null): string {
 }
 
 function certificateIdentity(cluster: AuditedCluster, label: string): IdentityUnderCheck | null {
-  const teleport = cluster.item.credentials.certificate.teleport;
-  if (teleport.roles === null || teleport.user === null) return null;
+  const teleport = cluster.item.credentials.certificate?.teleport;
+  if (teleport === undefined || teleport.user === null) return null;
   return {
     subject: label,
     source: 'certificate',
-    users: teleport.kubernetesUsers ?? [],
-    groups: teleport.kubernetesGroups ?? [],
+    users: teleport.kubernetesUsers,
+    groups: teleport.kubernetesGroups,
     teleportUser: botUserName(teleport) ?? teleport.user,
   };
 }
@@ -196,7 +185,7 @@ function roleFileChecks(roleFiles: readonly RoleFile[], plans: readonly ClusterP
   const sources = roleFiles.map((file) => file.source).join(', ');
   const roleSets = new Map<string, string[] | null>();
   for (const plan of plans) {
-    const names = plan.cluster.item.credentials.certificate.teleport.roles;
+    const names = plan.cluster.item.credentials.certificate?.teleport.roles;
     if (names && names.length > 0) roleSets.set([...names].sort().join(','), [...names].sort());
   }
   if (roleSets.size === 0) roleSets.set('', null);
@@ -377,19 +366,6 @@ async function targetChecks(plan: ClusterPlan, runtime: Runtime): Promise<CheckR
   } finally {
     await side.close();
   }
-}
-
-async function mapConcurrently<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await work(items[index]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  return results;
 }
 
 export async function run(args: CommandArgs, runtime: Runtime): Promise<number> {

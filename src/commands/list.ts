@@ -52,24 +52,35 @@ async function print(clusters: AuditedCluster[], options: ListOptions, runtime: 
 
 export async function run(args: CommandArgs, runtime: Runtime): Promise<number> {
   const options = parseListOptions(args, runtime);
-  const [{ connectSource }, { listClusterSecrets }, { describeKubeError }] = await Promise.all([
+  const [{ connectSource }, { listClusterSecrets }, { describeKubeError }, { readApplications }] = await Promise.all([
     import('../kube/connect.js'),
     import('../kube/cluster-secrets.js'),
     import('../kube/client.js'),
+    import('../kube/applications.js'),
   ]);
   const { namespace } = runtime.globals;
   const source = connectSource(runtime);
+  // Dependents are read alongside; they never fail the command (§5.2).
+  const dependents = readApplications(source.clients, namespace, runtime.log);
   let secrets;
+  let applications;
   try {
     secrets = await listClusterSecrets(source.clients, namespace, runtime.log);
+    applications = await dependents;
     runtime.log.debug(`${source.clients.requestCount()} request(s) to ${source.clients.server}`);
   } catch (error) {
     throw new CliError(`cannot list cluster secrets in namespace ${namespace}: ${describeKubeError(error, source.clients.server)}`);
   } finally {
     await source.clients.close();
   }
+  if (applications.applications === null) runtime.log.warn(`cannot read Argo CD Applications, so APPS and applications[] are unknown: ${applications.reason}`);
   const now = new Date();
-  const audited = auditClusterSecrets(secrets, { now, staleAfterMs: options.staleAfterMs, expiringWithinMs: options.expiringWithinMs });
+  const audited = auditClusterSecrets(secrets, {
+    now,
+    staleAfterMs: options.staleAfterMs,
+    expiringWithinMs: options.expiringWithinMs,
+    applications: applications.applications,
+  });
   const shown = options.all ? audited : audited.filter((cluster) => cluster.teleportRelated);
   runtime.log.debug(`${secrets.length} cluster secret(s), ${shown.length} shown${options.all ? '' : ' (Teleport-related; -A shows all)'}`);
   if (options.probe) {

@@ -694,6 +694,20 @@ describe('faults and controls', () => {
     expect((await put()).status).toBe(200);
   });
 
+  it('runs a hook just before the next N matching requests are handled (another writer in between)', async () => {
+    const listed = (await cluster.request('POST', SECRETS, { body: secret('raced') })).body;
+    const hook = cluster.faults.before({ verb: 'delete', name: 'raced' }, () => {
+      cluster.store.put({ ...cluster.store.get('Secret', 'default', 'raced')!, data: { k: b64('refreshed') } });
+    });
+    const stale = await cluster.request('DELETE', `${SECRETS}/raced`, { body: { preconditions: { resourceVersion: listed.metadata.resourceVersion } } });
+    expect(stale.status).toBe(409);
+    expect(hook).toMatchObject({ hits: 1, remaining: 0 });
+    const current = cluster.store.get('Secret', 'default', 'raced')!;
+    expect(current.data).toEqual({ k: b64('refreshed') });
+    const ok = await cluster.request('DELETE', `${SECRETS}/raced`, { body: { preconditions: { resourceVersion: current.metadata.resourceVersion } } });
+    expect(ok.status).toBe(200);
+  });
+
   it('stops mid-test and restarts on the same port with its state', async () => {
     const c = await FakeKubeCluster.start({ name: 'stoppable' });
     try {

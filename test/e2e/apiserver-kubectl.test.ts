@@ -392,3 +392,102 @@ describe('kubectl create token', () => {
     await expect(jwtVerify(after, createLocalJWKSet(jwks), { audience: 'x' })).resolves.toBeTruthy();
   });
 });
+
+describe('Argo CD Applications (argoproj.io/v1alpha1, namespaced, listed cluster-wide)', () => {
+  const app = (name: string, namespace: string, destination: string) => `
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: ${name}, namespace: ${namespace}}
+spec:
+  project: default
+  source: {repoURL: "https://github.com/argoproj/argocd-example-apps.git", path: guestbook, targetRevision: HEAD}
+  destination: {${destination}, namespace: apps}
+`;
+
+  it('kubectl apply -f app.yaml creates Applications in several namespaces; get -A lists them in one cluster-wide LIST', async () => {
+    const applied = await kubectl(['apply', '-f', '-'], {
+      input: [app('guestbook', 'argocd', 'server: "https://prod.example.com:443"'), app('billing', 'team-a', 'name: prod-eu')].join('---\n'),
+    });
+    expect(applied).toMatchObject({ code: 1 });
+    expect(applied.stderr).toContain('namespaces "team-a" not found');
+    expect(await kubectl(['create', 'namespace', 'team-a'])).toMatchObject({ code: 0 });
+    expect(await kubectl(['apply', '-f', '-'], { input: app('billing', 'team-a', 'name: prod-eu') })).toMatchObject({
+      code: 0,
+      stdout: 'application.argoproj.io/billing created\n',
+    });
+    expect(cluster.store.get('Application', 'team-a', 'billing')).toMatchObject({ metadata: { generation: 1 }, spec: { destination: { name: 'prod-eu', namespace: 'apps' } } });
+
+    cluster.counts.reset();
+    const all = await kubectl(['get', 'applications', '-A']);
+    expect(all.code).toBe(0);
+    // No status yet: the CRD's printer columns find nothing, and kubectl prints empty cells.
+    expect(all.stdout).toMatch(/^NAMESPACE\s+NAME\s+SYNC STATUS\s+HEALTH STATUS\nargocd\s+guestbook\s*\nteam-a\s+billing\s*\n$/);
+    expect(cluster.counts.filter({ verb: 'list', resource: 'applications' }).map((request) => request.path)).toEqual(['/apis/argoproj.io/v1alpha1/applications']);
+
+    cluster.store.put({ ...cluster.store.get('Application', 'argocd', 'guestbook')!, status: { sync: { status: 'Synced', revision: 'abc123' }, health: { status: 'Healthy' } } });
+    const wide = await kubectl(['get', 'apps', '-n', 'argocd', '-o', 'wide']);
+    expect(wide.stdout).toMatch(/^NAME\s+SYNC STATUS\s+HEALTH STATUS\s+REVISION\s+PROJECT\nguestbook\s+Synced\s+Healthy\s+abc123\s+default\n$/);
+  });
+
+  it('pages a cluster-wide LIST with limit/continue', async () => {
+    for (const namespace of ['team-b', 'team-c']) {
+      for (let index = 0; index < 2; index += 1) {
+        cluster.store.put({ apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', metadata: { name: `page-${index}`, namespace }, spec: { project: 'default', destination: { name: 'x' } } });
+      }
+    }
+    cluster.counts.reset();
+    const names = await kubectl(['get', 'applications', '-A', '--chunk-size=2', '-o', 'json']);
+    expect(names.code).toBe(0);
+    const items = (JSON.parse(names.stdout) as { items: Array<{ kind: string; metadata: { namespace: string; name: string } }> }).items;
+    expect(items.map((item) => `${item.metadata.namespace}/${item.metadata.name}`)).toEqual([
+      'argocd/guestbook',
+      'team-a/billing',
+      'team-b/page-0',
+      'team-b/page-1',
+      'team-c/page-0',
+      'team-c/page-1',
+    ]);
+    expect(items.every((item) => item.kind === 'Application')).toBe(true);
+    expect(cluster.counts.filter({ verb: 'list', resource: 'applications' }).map((request) => request.query.get('limit'))).toEqual(['2', '2', '2']);
+  });
+
+  it('validates the spec as the CRD schema does, and answers 403 to a user RBAC does not allow', async () => {
+    const invalid = await kubectl(['apply', '-f', '-'], { input: 'apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: broken, namespace: argocd}\nspec: {destination: {name: x}}\n' });
+    expect(invalid.code).toBe(1);
+    expect(invalid.stderr).toContain('Application.argoproj.io "broken" is invalid: spec.project: Required value');
+
+    const reader = await kubeconfigFor('secret-reader', await cluster.issueClientCertificate('secret-reader'));
+    cluster.store.put({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'secret-reader', namespace: 'argocd' }, rules: [{ apiGroups: [''], resources: ['secrets'], verbs: ['list'] }] });
+    cluster.store.put({
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name: 'secret-reader', namespace: 'argocd' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'secret-reader' },
+      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'secret-reader' }],
+    });
+    expect(await kubectl(['get', 'secrets', '-n', 'argocd', '-o', 'name'], { kubeconfig: reader })).toMatchObject({ code: 0 });
+    expect(await kubectl(['get', 'applications', '-n', 'argocd'], { kubeconfig: reader })).toMatchObject({
+      code: 1,
+      stderr: 'Error from server (Forbidden): applications.argoproj.io is forbidden: User "secret-reader" cannot list resource "applications" in API group "argoproj.io" in the namespace "argocd"\n',
+    });
+  });
+
+  it('without the CRD: gone from discovery, 404 for its URLs; served again after reinstalling', async () => {
+    cluster.uninstallCrd('applications.argoproj.io');
+    const cold = await KubectlSandbox.create();
+    try {
+      expect(await cold.run(['get', 'applications', '-A'], { kubeconfig: admin })).toMatchObject({
+        code: 1,
+        stderr: expect.stringContaining('error: the server doesn\'t have a resource type "applications"'),
+      });
+      expect(await cold.run(['get', 'appprojects', '-n', 'argocd', '-o', 'name'], { kubeconfig: admin })).toMatchObject({ code: 0 });
+      const raw = await cold.run(['get', '--raw', '/apis/argoproj.io/v1alpha1/namespaces/argocd/applications'], { kubeconfig: admin });
+      expect(raw).toMatchObject({ code: 1, stderr: 'Error from server (NotFound): the server could not find the requested resource\n' });
+      cluster.installCrd('applications.argoproj.io');
+      expect(await cold.run(['get', 'applications', '-A'], { kubeconfig: admin })).toMatchObject({ code: 0, stdout: '', stderr: 'No resources found\n' });
+    } finally {
+      cluster.installCrd('applications.argoproj.io');
+      await cold.dispose();
+    }
+  });
+});

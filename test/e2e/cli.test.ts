@@ -32,7 +32,7 @@ describe('the binary', () => {
 
   it('lists every command in help', async () => {
     const help = await runPlugin(['--help']);
-    for (const command of ['sync', 'list', 'join', 'check', 'completion']) expect(help.stdout).toContain(` ${command}`);
+    for (const command of ['sync', 'list', 'clean', 'join', 'check', 'completion']) expect(help.stdout).toContain(` ${command}`);
     const check = await runPlugin(['check', '--help']);
     expect(check.stdout).toContain('join');
     expect(check.stdout).toContain('impersonation');
@@ -52,6 +52,8 @@ describe('the binary', () => {
       ['sync', '--secret-prefix', 'Bad_Prefix'],
       ['sync', '--interval', '500ms', '--watch'],
       ['list', '-n', 'Not_A_Namespace'],
+      ['clean', '--owner', 'argocd'],
+      ['clean', '-o', 'name'],
     ]) {
       const result = await runPlugin(args);
       expect(result.code, args.join(' ')).toBe(2);
@@ -81,7 +83,11 @@ describe('the binary', () => {
     }
     expect((await runPlugin(['completion', 'tcsh'])).code).toBe(2);
     const commands = await runPlugin(['__complete', '']);
-    expect(commands.stdout.split('\n')).toEqual(expect.arrayContaining(['sync', 'list', 'join', 'check', ':4']));
+    expect(commands.stdout.split('\n')).toEqual(expect.arrayContaining(['sync', 'list', 'clean', 'join', 'check', ':4']));
+    const cleanFlags = await runPlugin(['__complete', 'clean', '--']);
+    expect(cleanFlags.stdout.split('\n')).toEqual(expect.arrayContaining(['--owner', '--stale-after', '--include-targeted', '--dry-run', '--output']));
+    expect((await runPlugin(['__complete', 'clean', '--owner', ''])).stdout).toBe('tbot\nkubectl-teleport-argocd\n:4\n');
+    expect((await runPlugin(['__complete', 'clean', '--dry-run', 's'])).stdout).toBe('server\n:4\n');
     const checks = await runPlugin(['__complete', 'check', 'i']);
     expect(checks.stdout).toBe('impersonation\n:4\n');
     const output = await runPlugin(['__complete', 'list', '-o', '']);

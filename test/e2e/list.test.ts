@@ -6,11 +6,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { renderClusterSecret, type SecretObject } from '../../src/argocd/cluster-secret.js';
+import type { SecretObject } from '../../src/argocd/cluster-secret.js';
 import type { ClusterList, ClusterListItem } from '../../src/audit/cluster-status.js';
+import { ourSecret, tbotSecret, type OurSecretOptions } from '../support/cluster-secrets.js';
 import { isolatedEnv, runPlugin, runThroughKubectl, type RunResult } from '../support/run.js';
 import { startKubeApiServer, type FakeKubeCluster, type KubeObject } from '../world/apiserver/index.js';
-import { argocdClusterAddSecret, tbotClusterSecret } from '../world/fixtures/index.js';
+import { application, argocdClusterAddSecret, argocdCmdParamsCm } from '../world/fixtures/index.js';
 import type { PemPair } from '../world/pki.js';
 import { startSandbox, type Sandbox } from '../world/sandbox.js';
 import { startTeleportProxy, type TeleportProxy } from '../world/teleport-proxy/index.js';
@@ -48,33 +49,8 @@ const names = {
   badBase64: 'garbled-base64',
 };
 
-function ours(kubeCluster: string, pair: PemPair, extra: { refreshInterval?: string; updated?: Date; project?: string } = {}): SecretObject {
-  return renderClusterSecret({
-    namespace: 'argocd',
-    prefix: 'teleport.argocd-cluster',
-    nameTemplate: '{{.ClusterName}}-{{.KubeName}}',
-    route: { teleportCluster: TELEPORT, kubeCluster },
-    proxyBase: proxy.url,
-    credentials: { caPem: proxy.hostCA.certPem, certPem: pair.certPem, keyPem: pair.keyPem, serverName: proxy.sni },
-    botName: 'argocd',
-    updated: extra.updated ?? new Date(Date.now() - MINUTE),
-    refreshInterval: extra.refreshInterval,
-    project: extra.project,
-  });
-}
-
-function tbot(kubeCluster: string, pair: PemPair, updated: Date): SecretObject {
-  return tbotClusterSecret({
-    teleportCluster: TELEPORT,
-    kubeCluster,
-    proxyAddr: proxy.addr,
-    caPem: proxy.hostCA.certPem,
-    certPem: pair.certPem,
-    keyPem: pair.keyPem,
-    botName: 'argocd',
-    updated,
-  }) as SecretObject;
-}
+const ours = (kubeCluster: string, pair: PemPair, extra: OurSecretOptions = {}): SecretObject => ourSecret(proxy, kubeCluster, pair, extra);
+const tbot = (kubeCluster: string, pair: PemPair, updated: Date): SecretObject => tbotSecret(proxy, kubeCluster, pair, updated);
 
 function withConfig(secret: SecretObject, config: string): SecretObject {
   return { ...secret, data: { ...secret.data, config: b64(config) } };
@@ -229,7 +205,7 @@ describe('list', () => {
     const wide = await list(['-o', 'wide', '--no-headers']);
     const prodLine = wide.stdout.split('\n').find((line) => line.startsWith(`${names.prod} `))!;
     expect(prodLine).toContain(proxy.kubeServerUrl('prod'));
-    expect(prodLine).toMatch(/\s+platform\s+\d+s\s+\*\s+viewers$/);
+    expect(prodLine).toMatch(/\s+platform\s+\d+s\s+\*\s+viewers\s+0$/); // no Application targets it
     expect(wide.stdout).not.toMatch(/^NAME/);
 
     const allNames = await list(['-o', 'name', '-A']);
@@ -393,6 +369,136 @@ describe('list after sync', () => {
       ['prod-eu', 'kubectl-teleport-argocd', 'Healthy', true],
       ['staging', 'kubectl-teleport-argocd', 'Healthy', true],
     ]);
-    expect(items[0]!.credentials.certificate.sha256Fingerprint).toBe(new X509Certificate(world.botIdentity.certPem).fingerprint256);
+    expect(items[0]!.credentials.certificate?.sha256Fingerprint).toBe(new X509Certificate(world.botIdentity.certPem).fingerprint256);
+  });
+});
+
+describe('list dependents: the Applications that target each cluster', () => {
+  let deps: FakeKubeCluster;
+  let admin: string;
+  let auditor: string;
+
+  const rbac = (kind: 'Role' | 'ClusterRole', name: string, rules: unknown[], namespace?: string): KubeObject[] => [
+    { apiVersion: 'rbac.authorization.k8s.io/v1', kind, metadata: { name, namespace }, rules } as KubeObject,
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: kind === 'Role' ? 'RoleBinding' : 'ClusterRoleBinding',
+      metadata: { name, namespace },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind, name },
+      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'auditor' }],
+    } as KubeObject,
+  ];
+  const seedApps = (...apps: Array<ReturnType<typeof application>>) => {
+    for (const app of apps) deps.store.put(app as unknown as KubeObject);
+  };
+  const appsOf = (items: ClusterListItem[]) => Object.fromEntries(items.map((item) => [item.kubeCluster, item.applications]));
+
+  beforeAll(async () => {
+    deps = await startKubeApiServer({ name: 'deps', namespaces: ['argocd'] });
+    const home = mkdtempSync(path.join(tmpdir(), 'tpa-list-deps-'));
+    admin = await deps.writeKubeconfig(path.join(home, 'admin'));
+    auditor = await deps.writeKubeconfig(path.join(home, 'auditor'), await deps.issueClientCertificate('auditor'), { namespace: 'argocd' });
+    // The auditor may read cluster secrets and configmaps in argocd — and nothing about Applications.
+    deps.store.seed(rbac('Role', 'auditor', [{ apiGroups: [''], resources: ['secrets', 'configmaps'], verbs: ['get', 'list'] }], 'argocd'));
+    for (const kube of ['prod', 'staging', 'legacy']) deps.store.put(tbot(kube, bot, new Date()) as unknown as KubeObject, 'secrets');
+    seedApps(
+      application({ name: 'guestbook', destination: { server: proxy.kubeServerUrl('prod') } }),
+      application({ name: 'billing', destination: { name: `${TELEPORT}-prod` } }),
+      application({ name: 'web', namespace: 'team-a', destination: { name: `${TELEPORT}-staging` } }),
+      application({ name: 'api', namespace: 'team-b', destination: { server: proxy.kubeServerUrl('prod') } }),
+      application({ name: 'stray', namespace: 'sandbox', destination: { server: proxy.kubeServerUrl('staging') } }),
+    );
+  });
+
+  afterAll(async () => {
+    await deps?.close();
+  });
+
+  const listDeps = (args: string[], kubeconfig = admin) => runPlugin(['list', '--kubeconfig', kubeconfig, ...args], { env });
+
+  it('counts only the Argo CD namespace without apps in any namespace: one GET of argocd-cmd-params-cm, one LIST there', async () => {
+    deps.counts.reset();
+    const result = await listDeps(['-o', 'json']);
+    expect(result).toMatchObject({ code: 0, stderr: '' });
+    expect(appsOf((JSON.parse(result.stdout) as ClusterList).items)).toEqual({ legacy: [], prod: ['argocd/billing', 'argocd/guestbook'], staging: [] });
+    expect(deps.counts.filter({ resource: 'configmaps' }).map((request) => [request.verb, request.name, request.status])).toEqual([['get', 'argocd-cmd-params-cm', 404]]);
+    expect(deps.counts.filter({ resource: 'applications' }).map((request) => [request.verb, request.path])).toEqual([
+      ['list', '/apis/argoproj.io/v1alpha1/namespaces/argocd/applications'],
+    ]);
+  });
+
+  it('reads Applications cluster-wide in one paged LIST when application.namespaces is set, kept where a pattern matches', async () => {
+    deps.store.put(argocdCmdParamsCm({ applicationNamespaces: ['team-*', 'ci'] }) as unknown as KubeObject);
+    for (let index = 0; index < 600; index += 1) {
+      seedApps(application({ name: `ci-${String(index).padStart(3, '0')}`, namespace: 'ci', destination: { name: `${TELEPORT}-legacy` } }));
+    }
+    try {
+      deps.counts.reset();
+      const result = await runThroughKubectl(['list', '--kubeconfig', admin, '-o', 'json'], { env });
+      expect(result).toMatchObject({ code: 0, stderr: '' });
+      const apps = appsOf((JSON.parse(result.stdout) as ClusterList).items);
+      expect(apps.prod).toEqual(['argocd/billing', 'argocd/guestbook', 'team-b/api']);
+      expect(apps.staging).toEqual(['team-a/web']); // sandbox/stray: a namespace Argo CD does not reconcile
+      expect(apps.legacy).toHaveLength(600);
+      expect(apps.legacy!.slice(0, 2)).toEqual(['ci/ci-000', 'ci/ci-001']);
+      const lists = deps.counts.filter({ verb: 'list', resource: 'applications' });
+      expect(lists.map((request) => request.path)).toEqual(Array(2).fill('/apis/argoproj.io/v1alpha1/applications'));
+      expect(lists.map((request) => request.query.get('limit'))).toEqual(['500', '500']);
+      expect(deps.counts.filter({ resource: 'configmaps' })).toHaveLength(1);
+
+      const wide = await runThroughKubectl(['list', '--kubeconfig', admin, '-o', 'wide'], { env });
+      const lines = wide.stdout.trimEnd().split('\n');
+      expect(lines[0]).toMatch(/\s{3,}KUBE GROUPS\s{3,}APPS$/);
+      expect(lines.find((line) => line.startsWith(`${TELEPORT}-prod `))).toMatch(/\s+3$/);
+      expect(lines.find((line) => line.startsWith(`${TELEPORT}-legacy `))).toMatch(/\s+600$/);
+    } finally {
+      for (const app of deps.store.list('applications', 'ci')) deps.store.delete('applications', 'ci', app.metadata.name!);
+      deps.store.delete('configmaps', 'argocd', 'argocd-cmd-params-cm');
+    }
+  });
+
+  it('warns once and shows <unknown> when Applications are forbidden (403), and still succeeds — through kubectl', async () => {
+    const result = await runThroughKubectl(['list', '--kubeconfig', auditor, '-o', 'wide'], { env });
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe(
+      'warning: cannot read Argo CD Applications, so APPS and applications[] are unknown: applications.argoproj.io is forbidden: User "auditor" cannot list resource "applications" in API group "argoproj.io" in the namespace "argocd" (Forbidden)\n',
+    );
+    const lines = result.stdout.trimEnd().split('\n');
+    expect(lines).toHaveLength(4);
+    for (const line of lines.slice(1)) expect(line).toMatch(/\s{3,}<unknown>$/);
+    const json = await listDeps(['-o', 'json'], auditor);
+    expect(json.code).toBe(0);
+    expect(json.stderr.split('\n').filter(Boolean)).toHaveLength(1);
+    expect(appsOf((JSON.parse(json.stdout) as ClusterList).items)).toEqual({ legacy: null, prod: null, staging: null });
+  });
+
+  it('counts a forbidden argocd-cmd-params-cm as Applications it cannot read (their namespaces are unknown)', async () => {
+    deps.store.seed(rbac('ClusterRole', 'auditor-apps', [{ apiGroups: ['argoproj.io'], resources: ['applications'], verbs: ['list'] }]));
+    deps.store.seed(rbac('Role', 'auditor', [{ apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list'] }], 'argocd'));
+    try {
+      const result = await listDeps(['-o', 'json'], auditor);
+      expect(result.code).toBe(0);
+      expect(result.stderr).toMatch(/^warning: cannot read Argo CD Applications, so APPS and applications\[\] are unknown: cannot read configmap argocd-cmd-params-cm \(it says which namespaces hold Applications\): configmaps "argocd-cmd-params-cm" is forbidden: .*\n$/);
+      // With the configmap readable again, the auditor's cluster-wide rights suffice.
+      deps.store.seed(rbac('Role', 'auditor', [{ apiGroups: [''], resources: ['secrets', 'configmaps'], verbs: ['get', 'list'] }], 'argocd'));
+      const allowed = await listDeps(['-o', 'json'], auditor);
+      expect(allowed).toMatchObject({ code: 0, stderr: '' });
+      expect(appsOf((JSON.parse(allowed.stdout) as ClusterList).items).prod).toEqual(['argocd/billing', 'argocd/guestbook']);
+    } finally {
+      deps.store.delete('clusterroles', undefined, 'auditor-apps');
+      deps.store.delete('clusterrolebindings', undefined, 'auditor-apps');
+    }
+  });
+
+  it('warns that the CRD is missing when Argo CD’s Application CRD is not installed', async () => {
+    deps.uninstallCrd('applications.argoproj.io');
+    try {
+      const result = await listDeps(['-o', 'wide', '--no-headers']);
+      expect(result.code).toBe(0);
+      expect(result.stderr).toBe('warning: cannot read Argo CD Applications, so APPS and applications[] are unknown: the Application CRD (applications.argoproj.io) is not installed\n');
+      expect(result.stdout.trimEnd().split('\n').every((line) => line.endsWith('<unknown>'))).toBe(true);
+    } finally {
+      deps.installCrd('applications.argoproj.io');
+    }
   });
 });

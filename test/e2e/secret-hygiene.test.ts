@@ -141,9 +141,9 @@ describe('no secret in any output', () => {
       ].map((args) => run(`list ${args.join(' ')}`, ['list', '-A', '--probe', '-v', ...args])),
     );
     // The rows are there (the check above is not vacuous): certificates by fingerprint only.
-    const json = JSON.parse(results[2]!.stdout) as { items: Array<{ name: string; probe: { reachable: boolean }; credentials: { certificate: { sha256Fingerprint: string | null } } }> };
+    const json = JSON.parse(results[2]!.stdout) as { items: Array<{ name: string; probe: { reachable: boolean }; credentials: { certificate: { sha256Fingerprint: string } | null } }> };
     expect(json.items.map((item) => item.probe.reachable)).toEqual(json.items.map(() => true));
-    expect(json.items.some((item) => /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/i.test(item.credentials.certificate.sha256Fingerprint ?? ''))).toBe(true);
+    expect(json.items.some((item) => /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/i.test(item.credentials.certificate?.sha256Fingerprint ?? ''))).toBe(true);
   });
 
   it('check join and check impersonation: every output mode, -v (the TokenRequest token never shows)', async () => {

@@ -129,8 +129,8 @@ describe('a secret written by sync', () => {
       probe: null,
     });
     const x509 = new X509Certificate(bot.certPem);
-    expect(row.item.credentials.certificate.sha256Fingerprint).toBe(x509.fingerprint256);
-    expect(row.item.credentials.certificate.notAfter).toBe(new Date(x509.validTo).toISOString());
+    expect(row.item.credentials.certificate?.sha256Fingerprint).toBe(x509.fingerprint256);
+    expect(row.item.credentials.certificate?.notAfter).toBe(new Date(x509.validTo).toISOString());
     expect(row.item.updated).toBe(secret.metadata.annotations!['teleport.dev/updated']);
     expect(row.teleportRelated).toBe(true);
     expect(row.target?.server).toBe(row.item.server);
@@ -144,14 +144,15 @@ describe('a secret written by sync', () => {
         : '*';
     const full = only(ours('a')).item;
     const broken = only(empty).item;
-    expect(shape(broken)).toEqual(shape(full));
+    // No certificate: `certificate` is null as a whole, not an object of nulls.
+    expect(shape(broken)).toEqual(shape({ ...full, credentials: { ...full.credentials, certificate: null } }));
     expect(Object.keys(full)).toEqual([
       'secret', 'name', 'server', 'teleportCluster', 'kubeCluster', 'owner', 'project', 'namespaces', 'clusterResources',
-      'updated', 'credentials', 'status', 'problems', 'probe',
+      'updated', 'applications', 'credentials', 'status', 'problems', 'probe',
     ]);
-    expect(Object.keys(full.credentials.certificate)).toEqual(['subject', 'issuer', 'notBefore', 'notAfter', 'sha256Fingerprint', 'teleport']);
-    expect(broken).toMatchObject({ name: null, server: null, project: null, namespaces: [], clusterResources: false, updated: null, owner: 'unknown' });
-    expect(broken.credentials.certificate.teleport.roles).toBeNull();
+    expect(Object.keys(full.credentials.certificate!)).toEqual(['subject', 'issuer', 'notBefore', 'notAfter', 'sha256Fingerprint', 'teleport']);
+    expect(broken).toMatchObject({ name: null, server: null, project: null, namespaces: [], clusterResources: false, updated: null, applications: null, owner: 'unknown' });
+    expect(broken.credentials.certificate).toBeNull();
     expect(broken.status).toBe('Invalid');
   });
 
@@ -187,6 +188,8 @@ describe('a secret written by tbot', () => {
     const missing = tbot('kube-b', new Date());
     delete missing.metadata.annotations!['teleport.dev/updated'];
     expect(only(missing).item.problems).toEqual(['stale: annotation teleport.dev/updated is missing, so freshness is unknown']);
+    // Stale for want of an update time is not proof that nothing refreshes it.
+    expect([old.refreshOverdue, strict[0]!.refreshOverdue, only(missing).refreshOverdue]).toEqual([true, false, false]);
     expect(only(tbot('kube-c', 'yesterday')).item.status).toBe('Stale');
   });
 
@@ -194,6 +197,7 @@ describe('a secret written by tbot', () => {
     const row = only(tbot('gone', new Date(now.getTime() - 4 * HOUR), expired));
     expect(row.item.status).toBe('Expired');
     expect(row.conditions).toEqual(['expired', 'stale']);
+    expect(row.refreshOverdue).toBe(true);
     expect(row.item.problems[0]).toMatch(/^expired: certificate expired 3h ago \(/);
     expect(row.item.problems[1]).toMatch(/^stale: not updated for 4h/);
   });
@@ -206,7 +210,7 @@ describe('a secret written by argocd cluster add', () => {
       owner: 'argocd',
       name: 'staging',
       teleportCluster: null,
-      credentials: { type: 'bearer-token', serverName: null, certificate: { subject: null, notAfter: null } },
+      credentials: { type: 'bearer-token', serverName: null, certificate: null },
       status: 'Healthy',
     });
     expect(row.teleportRelated).toBe(false);
@@ -219,7 +223,7 @@ describe('a secret written by argocd cluster add', () => {
     const row = only(argocdClusterAddSecret({ server, certPem: other.certPem, keyPem: other.keyPem, caPem: hostCA.certPem }) as SecretObject);
     expect(row.teleportRelated).toBe(true);
     expect(row.item).toMatchObject({ teleportCluster: 'example.teleport.sh', kubeCluster: 'staging', credentials: { type: 'client-certificate' } });
-    expect(row.item.credentials.certificate.teleport.user).toBe('alice');
+    expect(row.item.credentials.certificate?.teleport.user).toBe('alice');
   });
 });
 

@@ -11,35 +11,13 @@ import { MANAGED_BY_LABEL, MANAGED_BY_US, renderClusterSecret, secretRoute, type
 import { planSync, type DesiredCluster, type PlannedItem } from '../../src/sync/plan.js';
 import { routedServerUrl, type KubeRoute } from '../../src/teleport/routing.js';
 import { argocdClusterAddSecret, declarativeClusterSecret, tbotClusterSecret } from '../world/fixtures/index.js';
+import { seeded, type Random } from '../support/random.js';
 
 const PREFIX = 'teleport.argocd-cluster';
 const PROXY = 'https://teleport.example.com:443';
 const TELEPORTS = ['example.teleport.sh', 'leaf.example.com'];
 const KUBES = ['prod', 'prod-eu', 'staging', 'dev', 'qa', 'edge-1', 'edge-2', 'lab'];
 const ITERATIONS = 3000;
-
-/** mulberry32: small, fast, and the same sequence for the same seed. */
-function generator(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-interface World {
-  random: () => number;
-  pick: <T>(items: readonly T[]) => T;
-  chance: (p: number) => boolean;
-}
-
-function worldFor(seed: number): World {
-  const random = generator(seed);
-  return { random, pick: (items) => items[Math.floor(random() * items.length)]!, chance: (p) => random() < p };
-}
 
 const routeKey = (route: KubeRoute | null) => (route ? `${route.teleportCluster}/${route.kubeCluster}` : null);
 
@@ -57,7 +35,7 @@ function ours(route: KubeRoute, options: { prefix?: string; cert?: string } = {}
 }
 
 /** One secret of a random kind; look-alikes of ours are the dangerous ones. */
-function randomSecret(w: World, index: number): SecretObject {
+function randomSecret(w: Random, index: number): SecretObject {
   const route = { teleportCluster: w.pick(TELEPORTS), kubeCluster: w.pick(KUBES) };
   switch (w.pick(['ours', 'ours', 'ours', 'other-prefix', 'label-lookalike', 'tbot', 'argocd', 'hand', 'hand-our-name', 'ours-garbled'] as const)) {
     case 'ours':
@@ -92,7 +70,7 @@ function randomSecret(w: World, index: number): SecretObject {
   }
 }
 
-function randomDesired(w: World): DesiredCluster[] {
+function randomDesired(w: Random): DesiredCluster[] {
   const desired: DesiredCluster[] = [];
   for (const teleportCluster of TELEPORTS) {
     for (const kubeCluster of KUBES) {
@@ -110,7 +88,7 @@ function randomDesired(w: World): DesiredCluster[] {
 }
 
 function scenario(seed: number) {
-  const w = worldFor(seed);
+  const w = seeded(seed);
   const byName = new Map<string, SecretObject>();
   const count = Math.floor(w.random() * 14);
   for (let index = 0; index < count; index += 1) {

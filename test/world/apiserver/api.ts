@@ -18,7 +18,7 @@ import {
 import { decodeKubeProtobuf, PROTOBUF_CONTENT_TYPE } from './protobuf.js';
 import { jsonPatch, mergePatch, PATCH_TYPES, strategicMergePatch } from './patch.js';
 import { authorize, rulesFor, type Attributes, type UserInfo } from './rbac.js';
-import { apiVersionOf, RESOURCE_TYPES, type ResourceType } from './resources.js';
+import { apiVersionOf, isCustomResource, RESOURCE_TYPES, type ResourceType } from './resources.js';
 import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } from './selectors.js';
 import { keyOf, lowerBound, normalizeForStorage, timestamp, type KubeObject, type ObjectStore } from './store.js';
 import { toTable, wantsTable } from './table.js';
@@ -260,7 +260,7 @@ export class Api {
     if (withType) return obj;
     // typed lists of built-in kinds carry no apiVersion/kind on their items
     const { apiVersion: _a, kind: _k, ...rest } = obj;
-    return t.group === 'argoproj.io' ? obj : (rest as KubeObject);
+    return isCustomResource(t) ? obj : (rest as KubeObject);
   }
 
   // ---- verbs ----
@@ -479,7 +479,7 @@ export class Api {
         patched = jsonPatch(structuredClone(existing) as never, parse());
         break;
       case PATCH_TYPES.strategic:
-        if (t.group === 'argoproj.io') {
+        if (isCustomResource(t)) {
           throw new ApiError(
             statusBody(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`),
           );

@@ -8,6 +8,9 @@
 import { createHash } from 'node:crypto';
 import { apiVersionOf, groupVersions, RESOURCE_TYPES, type ResourceType } from './resources.js';
 
+// Every document below describes the types a cluster serves (`served`): all of them unless
+// a test uninstalled a CRD.
+
 export interface VersionInfo {
   major: string;
   minor: string;
@@ -63,8 +66,8 @@ export function apiVersions(serverAddress: string): Record<string, unknown> {
   };
 }
 
-export function apiGroupList(): Record<string, unknown> {
-  const groups = groupVersions()
+export function apiGroupList(served: readonly ResourceType[] = RESOURCE_TYPES): Record<string, unknown> {
+  const groups = groupVersions(served)
     .filter((gv) => gv.group !== '')
     .map((gv) => ({
       name: gv.group,
@@ -74,15 +77,15 @@ export function apiGroupList(): Record<string, unknown> {
   return { kind: 'APIGroupList', apiVersion: 'v1', groups };
 }
 
-export function apiGroup(group: string): Record<string, unknown> | undefined {
-  const gv = groupVersions().find((g) => g.group === group);
+export function apiGroup(group: string, served: readonly ResourceType[] = RESOURCE_TYPES): Record<string, unknown> | undefined {
+  const gv = groupVersions(served).find((g) => g.group === group);
   if (!gv) return undefined;
   const v = { groupVersion: `${gv.group}/${gv.version}`, version: gv.version };
   return { kind: 'APIGroup', apiVersion: 'v1', name: group, versions: [v], preferredVersion: v };
 }
 
-export function apiResourceList(group: string, version: string): Record<string, unknown> | undefined {
-  const gv = groupVersions().find((g) => g.group === group && g.version === version);
+export function apiResourceList(group: string, version: string, served: readonly ResourceType[] = RESOURCE_TYPES): Record<string, unknown> | undefined {
+  const gv = groupVersions(served).find((g) => g.group === group && g.version === version);
   if (!gv) return undefined;
   return {
     kind: 'APIResourceList',
@@ -128,8 +131,8 @@ function discoveryResource(t: ResourceType): Record<string, unknown> {
   return r;
 }
 
-export function aggregatedDiscovery(core: boolean, version: 'v2' | 'v2beta1'): Record<string, unknown> {
-  const items = groupVersions()
+export function aggregatedDiscovery(core: boolean, version: 'v2' | 'v2beta1', served: readonly ResourceType[] = RESOURCE_TYPES): Record<string, unknown> {
+  const items = groupVersions(served)
     .filter((gv) => (gv.group === '') === core)
     .map((gv) => {
       const metadata: Record<string, unknown> = { creationTimestamp: null };
@@ -168,8 +171,8 @@ function writeParams(): Array<Record<string, unknown>> {
   return [queryParam('dryRun'), queryParam('fieldManager'), queryParam('fieldValidation')];
 }
 
-export function openApiGroupVersionDoc(group: string, version: string, gitVersion: string): Record<string, unknown> | undefined {
-  const gv = groupVersions().find((g) => g.group === group && g.version === version);
+export function openApiGroupVersionDoc(group: string, version: string, gitVersion: string, served: readonly ResourceType[] = RESOURCE_TYPES): Record<string, unknown> | undefined {
+  const gv = groupVersions(served).find((g) => g.group === group && g.version === version);
   if (!gv) return undefined;
   const paths: Record<string, unknown> = {};
   const base = `/${gvPath(group, version)}`;
@@ -198,10 +201,10 @@ export function openApiGroupVersionDoc(group: string, version: string, gitVersio
   return { openapi: '3.0.0', info: { title: 'Kubernetes', version: gitVersion }, paths, components: { schemas: {} } };
 }
 
-export function openApiRoot(gitVersion: string): Record<string, unknown> {
+export function openApiRoot(gitVersion: string, served: readonly ResourceType[] = RESOURCE_TYPES): Record<string, unknown> {
   const paths: Record<string, unknown> = {};
-  for (const gv of groupVersions()) {
-    const doc = openApiGroupVersionDoc(gv.group, gv.version, gitVersion);
+  for (const gv of groupVersions(served)) {
+    const doc = openApiGroupVersionDoc(gv.group, gv.version, gitVersion, served);
     const hash = createHash('sha512').update(JSON.stringify(doc)).digest('hex').toUpperCase();
     paths[gvPath(gv.group, gv.version)] = { serverRelativeURL: `/openapi/v3/${gvPath(gv.group, gv.version)}?hash=${hash}` };
   }

@@ -87,7 +87,9 @@ export type FaultAction =
   | { kind: 'latency'; ms: number }
   | { kind: 'status'; code: number; retryAfterSeconds?: number; message?: string }
   | { kind: 'drop' }
-  | { kind: 'conflict' };
+  | { kind: 'conflict' }
+  /** Runs before the request is handled, which then goes on: another writer acting in between. */
+  | { kind: 'hook'; run: (r: RequestRecord) => void };
 
 export interface FaultRule {
   match?: FaultMatch;
@@ -183,7 +185,15 @@ export class Faults {
     return this.add({ match: { verb: ['update', 'patch'], ...match }, action: { kind: 'conflict' }, times });
   }
 
-  /** Total latency to add and the first terminal action (status/drop) for a request; consumes hits. */
+  /**
+   * Runs `run` just before the next `times` matching requests are handled, e.g. to change
+   * an object between a client's LIST and its DELETE, as a concurrent writer would.
+   */
+  before(match: FaultMatch, run: (r: RequestRecord) => void, times = 1): Fault {
+    return this.add({ match, action: { kind: 'hook', run }, times });
+  }
+
+  /** Total latency to add and the first terminal action (status/drop) for a request; runs hooks; consumes hits. */
   onRequest(r: RequestRecord): { latencyMs: number; action?: FaultAction } {
     let latencyMs = 0;
     let action: FaultAction | undefined;
@@ -192,6 +202,9 @@ export class Faults {
       if (f.rule.action.kind === 'latency') {
         f.hits++;
         latencyMs += f.rule.action.ms;
+      } else if (f.rule.action.kind === 'hook') {
+        f.hits++;
+        f.rule.action.run(r);
       } else if (!action) {
         f.hits++;
         action = f.rule.action;

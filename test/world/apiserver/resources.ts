@@ -78,7 +78,16 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
     group: 'argoproj.io', version: 'v1alpha1', resource: 'appprojects', kind: 'AppProject', namespaced: true,
     shortNames: ['appproj', 'appprojs'], allowUnconditionalUpdate: false, generation: true, returnDeletedObject: true,
   }),
+  type({
+    group: 'argoproj.io', version: 'v1alpha1', resource: 'applications', kind: 'Application', namespaced: true,
+    shortNames: ['app', 'apps'], allowUnconditionalUpdate: false, generation: true, returnDeletedObject: true,
+  }),
 ];
+
+/** Custom resource types: a test may uninstall their CRD (404 everywhere, gone from discovery). */
+export function isCustomResource(t: ResourceType): boolean {
+  return t.group === 'argoproj.io';
+}
 
 export function apiVersionOf(t: { group: string; version: string }): string {
   return t.group ? `${t.group}/${t.version}` : t.version;
@@ -89,9 +98,9 @@ export function typeKey(t: { group: string; resource: string }): string {
 }
 
 /** Group versions in discovery order, core first. */
-export function groupVersions(): Array<{ group: string; version: string; types: ResourceType[] }> {
+export function groupVersions(served: readonly ResourceType[] = RESOURCE_TYPES): Array<{ group: string; version: string; types: ResourceType[] }> {
   const out: Array<{ group: string; version: string; types: ResourceType[] }> = [];
-  for (const t of RESOURCE_TYPES) {
+  for (const t of served) {
     let gv = out.find((g) => g.group === t.group && g.version === t.version);
     if (!gv) out.push((gv = { group: t.group, version: t.version, types: [] }));
     gv.types.push(t);

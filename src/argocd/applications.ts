@@ -3,6 +3,7 @@
 // Applications in, and which Applications target a cluster by `server` or by `name`.
 // Pure: objects as the API returns them in, references out.
 import { globMatch } from '../util/glob.js';
+import { splitCommaList } from '../util/comma-list.js';
 import { normalizeServer } from './cluster-secret.js';
 
 export const ARGOCD_CMD_PARAMS_CM = 'argocd-cmd-params-cm';
@@ -39,12 +40,7 @@ export function applicationRef(object: unknown): ApplicationRef {
 
 /** `application.namespaces` split as Argo CD splits it (on commas, each entry trimmed). */
 export function parseApplicationNamespaces(data: Record<string, string> | undefined): string[] {
-  const value = data?.[APPLICATION_NAMESPACES_KEY];
-  if (value === undefined) return [];
-  return value
-    .split(',')
-    .map((pattern) => pattern.trim())
-    .filter((pattern) => pattern !== '');
+  return splitCommaList(data?.[APPLICATION_NAMESPACES_KEY]);
 }
 
 /** A `/…/` entry is an unanchored regular expression (Argo CD's regexp2); one that does not compile matches nothing. */

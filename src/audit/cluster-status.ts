@@ -23,6 +23,7 @@ import { UsageError } from '../cli/errors.js';
 import { API_VERSION, type Column } from '../cli/output.js';
 import { summarizeCertificate, type CertificateSummary } from '../teleport/identity.js';
 import { parseRoutedServer } from '../teleport/routing.js';
+import { splitCommaList } from '../util/comma-list.js';
 
 /** Most severe first: a row's status is its most severe condition. */
 export const CONDITIONS = ['invalid', 'expired', 'stale', 'duplicate', 'expiring'] as const;
@@ -213,14 +214,6 @@ function isHttpUrl(value: string): boolean {
   }
 }
 
-function splitNamespaces(value: string | null): string[] {
-  if (value === null) return [];
-  return value
-    .split(',')
-    .map((namespace) => namespace.trim())
-    .filter((namespace) => namespace !== '');
-}
-
 function isTeleportRelated(secret: SecretObject, server: string | null): boolean {
   if (server !== null && parseRoutedServer(server) !== null) return true;
   if (secret.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY_US) return true;
@@ -348,7 +341,7 @@ function auditSecret(secret: SecretObject, options: AuditOptions, cache: Credent
     configText !== null ? auditCredentials(configText, problems, cache) : { type: null, serverName: null, certificate: null, config: null };
 
   const project = readField(secret, 'project', problems);
-  const namespaces = splitNamespaces(readField(secret, 'namespaces', problems));
+  const namespaces = splitCommaList(readField(secret, 'namespaces', problems));
   const clusterResources = readField(secret, 'clusterResources', problems) === 'true';
 
   const updated = parseRfc3339(annotations[ANNOTATION.updated]);

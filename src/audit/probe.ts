@@ -4,6 +4,7 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Log } from '../cli/log.js';
 import { createKubeClients, describeKubeError } from '../kube/client.js';
+import { mapConcurrently } from '../util/concurrency.js';
 import type { AuditedCluster, ProbeResult, ProbeTarget } from './cluster-status.js';
 
 export interface ProbeOptions {
@@ -65,14 +66,8 @@ export async function probeCluster(target: ProbeTarget | null, options: ProbeOpt
 
 /** Probes every cluster, a few at a time, and records the result on its row. */
 export async function probeClusters(clusters: readonly AuditedCluster[], options: ProbeOptions): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < clusters.length) {
-      const cluster = clusters[next++]!;
-      cluster.item.probe = await probeCluster(cluster.target, options);
-      options.log.debug(`probe ${cluster.item.secret.name}: ${cluster.item.probe.reachable ? 'reachable' : (cluster.item.probe.error ?? 'not reachable')}`);
-    }
-  };
-  const workers = Math.max(1, Math.min(options.concurrency ?? DEFAULT_CONCURRENCY, clusters.length));
-  await Promise.all(Array.from({ length: workers }, worker));
+  await mapConcurrently(clusters, options.concurrency ?? DEFAULT_CONCURRENCY, async (cluster) => {
+    cluster.item.probe = await probeCluster(cluster.target, options);
+    options.log.debug(`probe ${cluster.item.secret.name}: ${cluster.item.probe.reachable ? 'reachable' : (cluster.item.probe.error ?? 'not reachable')}`);
+  });
 }

@@ -5,7 +5,7 @@ import { UsageError } from '../cli/errors.js';
 import { globArguments } from '../cli/globs.js';
 import { parseOutputFormat, type OutputFormat } from '../cli/output.js';
 import type { DryRun } from '../sync/apply.js';
-import { parseDryRun } from '../sync/options.js';
+import { parseDryRun, selected } from '../sync/options.js';
 import { CLEAN_OWNERS, type CleanOwner } from './plan.js';
 
 export interface CleanOptions {
@@ -29,8 +29,8 @@ function parseOwners(value: unknown): Set<CleanOwner> {
 }
 
 function parseGlobs(value: unknown): (names: Array<string | null>) => boolean {
-  const matchers = globArguments(value, 'GLOB');
-  return (names) => matchers.length === 0 || names.some((name) => name !== null && matchers.some((match) => match(name)));
+  const include = globArguments(value, 'GLOB');
+  return (names) => selected({ include, exclude: [] }, names);
 }
 
 export function parseCleanOptions(args: CommandArgs, output: string): CleanOptions {

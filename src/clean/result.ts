@@ -3,6 +3,7 @@
 import type { SecretOwner } from '../argocd/cluster-secret.js';
 import { API_VERSION, type Column } from '../cli/output.js';
 import type { DryRun } from '../sync/apply.js';
+import { DRY_RUN_SUFFIX } from '../sync/result.js';
 
 export type CleanAction = 'delete' | 'skip' | 'fail';
 
@@ -39,8 +40,6 @@ export const CLEAN_COLUMNS: Column<CleanResultItem>[] = [
   { header: 'OWNER', value: (item) => item.owner },
   { header: 'DETAIL', value: (item) => item.reason },
 ];
-
-const DRY_RUN_SUFFIX: Record<DryRun, string> = { none: '', client: ' (dry run)', server: ' (server dry run)' };
 
 export function cleanSummaryLine(result: CleanResult): string {
   const { delete: deleted, skip, fail } = result.summary;

@@ -17,6 +17,12 @@ export interface FlagSpec {
 
 export type CommandArgs = Record<string, unknown> & { _: Array<string | number> };
 
+/** A repeatable flag's or argument's values as strings: none, one or many. */
+export function argumentValues(value: unknown): string[] {
+  if (value === undefined || value === null) return [];
+  return (Array.isArray(value) ? value : [value]).map(String);
+}
+
 export interface CommandModule {
   run(args: CommandArgs, runtime: Runtime): Promise<number>;
 }

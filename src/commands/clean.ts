@@ -7,6 +7,7 @@ import { renderJson, renderTable, renderYaml, writeStdout } from '../cli/output.
 import { parseCleanOptions, type CleanOptions } from '../clean/options.js';
 import { planClean } from '../clean/plan.js';
 import { buildCleanResult, cleanSummaryLine, CLEAN_COLUMNS, type CleanResult } from '../clean/result.js';
+import { DRY_RUN_DEPRECATED } from '../sync/options.js';
 
 async function print(result: CleanResult, options: CleanOptions, runtime: Runtime): Promise<void> {
   if (options.output === 'json') await writeStdout(renderJson(result));
@@ -21,7 +22,7 @@ async function print(result: CleanResult, options: CleanOptions, runtime: Runtim
 
 export async function run(args: CommandArgs, runtime: Runtime): Promise<number> {
   const options = parseCleanOptions(args, runtime.globals.output);
-  if (options.dryRunDeprecated) runtime.log.warn('--dry-run without a value (or true/false) is deprecated; use --dry-run=client, server or none');
+  if (options.dryRunDeprecated) runtime.log.warn(DRY_RUN_DEPRECATED);
   const [{ connectSource }, { listClusterSecrets }, { describeKubeError }, { readApplications }, { applyClean }] = await Promise.all([
     import('../kube/connect.js'),
     import('../kube/cluster-secrets.js'),

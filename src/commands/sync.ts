@@ -6,7 +6,7 @@ import { renderJson, renderTable, renderYaml, writeStdout } from '../cli/output.
 import { loadKubeconfig } from '../kubeconfig/load.js';
 import { detectTeleportContexts, type TeleportContext } from '../kubeconfig/teleport-contexts.js';
 import { desiredCluster, ExecCache, nameByExec, type DesiredOptions } from '../sync/desired.js';
-import { parseDryRun, parseSyncOptions, selected, type SyncOptions } from '../sync/options.js';
+import { DRY_RUN_DEPRECATED, parseDryRun, parseSyncOptions, selected, type SyncOptions } from '../sync/options.js';
 import { planSync, type DesiredCluster } from '../sync/plan.js';
 import { buildSyncResult, renderDiff, summaryLine, SYNC_COLUMNS, type SyncResult } from '../sync/result.js';
 import { KubeLabelsLookup, tshKubeLsCommand } from '../teleport/kube-labels.js';
@@ -115,7 +115,7 @@ function pause(ms: number, stop: Promise<void>): Promise<void> {
 export async function run(args: CommandArgs, runtime: Runtime): Promise<number> {
   const options = parseSyncOptions(args, runtime.globals.namespace);
   if (parseDryRun(args['dry-run']).deprecated) {
-    runtime.log.warn('--dry-run without a value (or true/false) is deprecated; use --dry-run=client, server or none');
+    runtime.log.warn(DRY_RUN_DEPRECATED);
   }
   let stopped = false;
   let wake: () => void = () => {};

@@ -1,6 +1,6 @@
 // `join` and `check join` flags → validated options. Every usage error is raised here,
 // before any request.
-import type { CommandArgs } from '../cli/commands.js';
+import { argumentValues, type CommandArgs } from '../cli/commands.js';
 import { UsageError } from '../cli/errors.js';
 import type { ClusterSelector, JoinType, ServiceAccountRef, TeleportLabels } from '../teleport/resources.js';
 
@@ -30,11 +30,6 @@ export interface JoinOptions extends CheckJoinOptions {
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-
-function strings(value: unknown): string[] {
-  if (value === undefined || value === null) return [];
-  return (Array.isArray(value) ? value : [value]).map(String);
-}
 
 function text(args: CommandArgs, flag: string, fallback?: string): string {
   const value = args[flag];
@@ -149,8 +144,8 @@ export function parseJoinOptions(args: CommandArgs, namespace: string): JoinOpti
   if (joinType !== 'auto' && joinType !== 'static_jwks' && joinType !== 'oidc') {
     throw new UsageError(`invalid value "${joinType}" for --join-type: must be one of auto, static_jwks, oidc`);
   }
-  const kubeLabels = parseKubeLabels(strings(args['kube-labels']));
-  const targetContexts = strings(args['target-context']);
+  const kubeLabels = parseKubeLabels(argumentValues(args['kube-labels']));
+  const targetContexts = argumentValues(args['target-context']);
   if (targetContexts.some((context) => context.trim() === '')) throw new UsageError('--target-context must not be empty');
   return {
     ...base,
@@ -161,7 +156,7 @@ export function parseJoinOptions(args: CommandArgs, namespace: string): JoinOpti
     kubernetesGroup: checkBindingNamePart(text(args, 'kubernetes-group', 'editor'), 'kubernetes-group'),
     clusterRole: checkBindingNamePart(text(args, 'cluster-role', 'edit'), 'cluster-role'),
     kubeLabels,
-    clusterSelectors: parseClusterSelectors(strings(args.selector), strings(args['kube-cluster']), kubeLabels),
+    clusterSelectors: parseClusterSelectors(argumentValues(args.selector), argumentValues(args['kube-cluster']), kubeLabels),
     impersonation: Boolean(args.impersonation),
     targetContexts: [...new Set(targetContexts)],
     applyRbac: Boolean(args['apply-rbac']),

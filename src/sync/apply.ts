@@ -3,7 +3,9 @@
 import type { V1Secret } from '@kubernetes/client-node';
 import { MANAGED_BY_LABEL, MANAGED_BY_US, type SecretObject } from '../argocd/cluster-secret.js';
 import type { Log } from '../cli/log.js';
-import { describeKubeError, isAlreadyExists, isConflict, isNotFound, withRetry, type KubeClients } from '../kube/client.js';
+import { describeKubeError, isAlreadyExists, isConflict, withRetry, type KubeClients } from '../kube/client.js';
+import { deleteSecretIfUnchanged, readSecret } from '../kube/cluster-secrets.js';
+import { mapConcurrently } from '../util/concurrency.js';
 import { planCluster, type DesiredCluster, type PlannedItem } from './plan.js';
 
 const FIELD_MANAGER = 'kubectl-teleport-argocd';
@@ -30,18 +32,6 @@ function failed(item: PlannedItem, error: unknown, server: string): PlannedItem 
   return { ...item, action: 'fail', reason: describeKubeError(error, server), object: null };
 }
 
-async function readSecret(options: ApplyOptions, name: string): Promise<SecretObject | undefined> {
-  try {
-    return (await withRetry(() => options.clients.core.readNamespacedSecret({ name, namespace: options.namespace }), {
-      log: options.log,
-      what: `get secret ${name}`,
-    })) as unknown as SecretObject;
-  } catch (error) {
-    if (isNotFound(error)) return undefined;
-    throw error;
-  }
-}
-
 /** Writes one create or update; on AlreadyExists or Conflict re-reads and plans again. */
 async function writeCluster(item: PlannedItem, desired: Desired, options: ApplyOptions): Promise<PlannedItem> {
   const { clients, namespace, log } = options;
@@ -66,7 +56,7 @@ async function writeCluster(item: PlannedItem, desired: Desired, options: ApplyO
     } catch (error) {
       if (!isConflict(error) && !isAlreadyExists(error)) return failed(current, error, clients.server);
       log.debug(`${current.secretName}: ${isConflict(error) ? 'conflict' : 'already exists'}; reading it again`);
-      const replanned = planCluster(desired, await readSecret(options, current.secretName!), options.takeOver);
+      const replanned = planCluster(desired, await readSecret(clients, namespace, current.secretName!, log), options.takeOver);
       // Reading back exactly what we meant to write: an earlier attempt landed and its response was lost.
       if (replanned.action === 'unchanged') return { ...current, object: null };
       current = replanned;
@@ -75,36 +65,24 @@ async function writeCluster(item: PlannedItem, desired: Desired, options: ApplyO
   return { ...current, action: 'fail', reason: `gave up after ${MAX_CONFLICT_RETRIES} conflicting updates`, object: null };
 }
 
-/** Deletes one of our secrets, with its resourceVersion as a precondition. */
+/** Deletes one of our secrets, with its resourceVersion as a precondition; after a conflict only while it is still ours. */
 async function pruneSecret(item: PlannedItem, options: ApplyOptions): Promise<PlannedItem> {
-  const { clients, namespace, log } = options;
-  const dryRun = options.dryRun === 'server' ? 'All' : undefined;
-  let target = item.object!;
-  for (let attempt = 0; attempt <= MAX_CONFLICT_RETRIES; attempt += 1) {
-    try {
-      await withRetry(
-        () =>
-          clients.core.deleteNamespacedSecret({
-            name: target.metadata.name,
-            namespace,
-            dryRun,
-            body: { preconditions: { resourceVersion: target.metadata.resourceVersion } },
-          }),
-        { log, what: `delete secret ${target.metadata.name}` },
-      );
+  const outcome = await deleteSecretIfUnchanged(options.clients, options.namespace, item.object!, {
+    dryRun: options.dryRun === 'server',
+    log: options.log,
+    maxConflicts: MAX_CONFLICT_RETRIES,
+    stillWanted: (live) => live.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY_US,
+  });
+  switch (outcome) {
+    case 'deleted':
       return item;
-    } catch (error) {
-      if (isNotFound(error)) return { ...item, reason: 'already gone' };
-      if (!isConflict(error)) return failed(item, error, clients.server);
-      const live = await readSecret(options, target.metadata.name);
-      if (!live) return { ...item, reason: 'already gone' };
-      if (live.metadata.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY_US) {
-        return { ...item, action: 'skip', reason: 'changed owner while pruning; left alone', object: null };
-      }
-      target = live;
-    }
+    case 'already-gone':
+      return { ...item, reason: 'already gone' };
+    case 'changed':
+      return { ...item, action: 'skip', reason: 'changed owner while pruning; left alone', object: null };
+    case 'gave-up':
+      return { ...item, action: 'fail', reason: `gave up after ${MAX_CONFLICT_RETRIES} conflicts`, object: null };
   }
-  return { ...item, action: 'fail', reason: `gave up after ${MAX_CONFLICT_RETRIES} conflicts`, object: null };
 }
 
 /** Runs the writes of a plan; returns every item with its final action. */
@@ -116,25 +94,21 @@ export async function applyPlan(items: PlannedItem[], desired: DesiredCluster[],
     .map((item, index) => ({ item, index }))
     .filter(({ item }) => item.action === 'create' || item.action === 'update' || item.action === 'prune');
   if (options.dryRun === 'client') return results;
-  let next = 0;
   let done = 0;
-  const worker = async (): Promise<void> => {
-    while (next < pending.length && !options.stopped?.()) {
-      const { item, index } = pending[next++]!;
-      try {
-        results[index] =
-          item.action === 'prune' ? await pruneSecret(item, options) : await writeCluster(item, desiredByName.get(item.secretName!)!, options);
-      } catch (error) {
-        results[index] = failed(item, error, options.clients.server);
-      }
-      done += 1;
-      options.onProgress?.(done, pending.length);
+  await mapConcurrently(pending, options.concurrency, async ({ item, index }) => {
+    // Writes a signal kept from starting are reported as such, not as done.
+    if (options.stopped?.()) {
+      results[index] = { ...item, action: 'skip', reason: 'interrupted before writing', object: null };
+      return;
     }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency, pending.length)) }, worker));
-  // Writes a signal kept from starting are reported as such, not as done.
-  for (const { item, index } of pending.slice(next)) {
-    results[index] = { ...item, action: 'skip', reason: 'interrupted before writing', object: null };
-  }
+    try {
+      results[index] =
+        item.action === 'prune' ? await pruneSecret(item, options) : await writeCluster(item, desiredByName.get(item.secretName!)!, options);
+    } catch (error) {
+      results[index] = failed(item, error, options.clients.server);
+    }
+    done += 1;
+    options.onProgress?.(done, pending.length);
+  });
   return results;
 }

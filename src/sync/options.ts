@@ -11,10 +11,10 @@ import {
   validateSecretPrefix,
 } from '../argocd/cluster-secret.js';
 import { parseTemplate, TemplateSyntaxError } from '../argocd/template.js';
-import type { CommandArgs } from '../cli/commands.js';
+import { argumentValues, type CommandArgs } from '../cli/commands.js';
 import { formatDuration, parseDuration } from '../cli/duration.js';
 import { UsageError } from '../cli/errors.js';
-import { compileGlob, GlobSyntaxError } from '../util/glob.js';
+import { globArguments } from '../cli/globs.js';
 import type { DryRun } from './apply.js';
 import type { SecretSettings } from './desired.js';
 
@@ -38,11 +38,6 @@ export interface SyncOptions {
 
 const QUALIFIED_NAME = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 const RESERVED_LABELS = new Set([SECRET_TYPE_LABEL, MANAGED_BY_LABEL]);
-
-function strings(value: unknown): string[] {
-  if (value === undefined || value === null) return [];
-  return (Array.isArray(value) ? value : [value]).map(String);
-}
 
 /** `--label`/`--annotation` k=v; values are templates (§4), checked here so a bad one fails before any request. */
 function keyValues(values: string[], flag: string, checkValue: boolean): Record<string, string> {
@@ -70,16 +65,8 @@ function keyValues(values: string[], flag: string, checkValue: boolean): Record<
   return result;
 }
 
-function globs(values: string[], flag: string): Array<(value: string) => boolean> {
-  return values.map((pattern) => {
-    try {
-      return compileGlob(pattern);
-    } catch (error) {
-      if (error instanceof GlobSyntaxError) throw new UsageError(`invalid ${flag} ${error.message}`);
-      throw error;
-    }
-  });
-}
+/** The warning for a --dry-run given the deprecated way, as kubectl words it. */
+export const DRY_RUN_DEPRECATED = '--dry-run without a value (or true/false) is deprecated; use --dry-run=client, server or none';
 
 /** kubectl's --dry-run: none|client|server; bare means client (deprecated), true/false too. */
 export function parseDryRun(value: unknown): { dryRun: DryRun; deprecated: boolean } {
@@ -96,7 +83,7 @@ export function parseSyncOptions(args: CommandArgs, namespace: string): SyncOpti
   validateSecretPrefix(prefix);
   const nameTemplate = String(args['name-template'] ?? DEFAULT_NAME_TEMPLATE);
   validateNameTemplate(nameTemplate);
-  const namespaces = strings(args.namespaces).flatMap((value) => value.split(',')).map((value) => value.trim()).filter(Boolean);
+  const namespaces = argumentValues(args.namespaces).flatMap((value) => value.split(',')).map((value) => value.trim()).filter(Boolean);
   for (const name of namespaces) {
     if (!isDns1123Label(name)) throw new UsageError(`invalid --namespaces entry "${name}": must be a valid namespace name`);
   }
@@ -114,11 +101,11 @@ export function parseSyncOptions(args: CommandArgs, namespace: string): SyncOpti
   const watch = Boolean(args.watch);
   if (watch && dryRun !== 'none') throw new UsageError('--watch cannot be combined with --dry-run');
   if (args['allow-empty'] && !args.prune) throw new UsageError('--allow-empty only applies together with --prune');
-  const labels = keyValues(strings(args.label), '--label', true);
-  const annotations = keyValues(strings(args.annotation), '--annotation', false);
+  const labels = keyValues(argumentValues(args.label), '--label', true);
+  const annotations = keyValues(argumentValues(args.annotation), '--annotation', false);
   return {
-    include: globs(strings(args.globs), 'GLOB'),
-    exclude: globs(strings(args.exclude), '--exclude'),
+    include: globArguments(args.globs, 'GLOB'),
+    exclude: globArguments(args.exclude, '--exclude'),
     sourceKubeconfig: args['source-kubeconfig'] === undefined ? undefined : String(args['source-kubeconfig']),
     settings: {
       namespace,

@@ -65,7 +65,8 @@ export function renderDiff(result: SyncResult): string {
     .concat(result.summary.update > 0 ? '\n' : '');
 }
 
-const DRY_RUN_SUFFIX: Record<DryRun, string> = { none: '', client: ' (dry run)', server: ' (server dry run)' };
+/** How a summary line (sync's and clean's) ends: whether the run only pretended to write. */
+export const DRY_RUN_SUFFIX: Record<DryRun, string> = { none: '', client: ' (dry run)', server: ' (server dry run)' };
 
 export function summaryLine(result: SyncResult): string {
   const { create, update, unchanged, prune, skip, fail } = result.summary;

@@ -1,10 +1,30 @@
 // Runs the built binary (directly, or as a kubectl plugin through the real kubectl).
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, symlinkSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, mkdtempSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 export const BINARY = path.resolve('dist/kubectl-teleport-argocd');
+
+/** Whether `command` resolves on `PATH` (a list of directories). */
+export function onPath(command: string, PATH = ''): boolean {
+  return PATH.split(path.delimiter).some((dir) => {
+    try {
+      accessSync(path.join(dir, command), constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/**
+ * Whether to skip a test that needs these Debian tools: where one is missing on a developer's
+ * machine, but never in CI, where .ci/run installs them and the test must run (or fail).
+ */
+export function missingOutsideCi(...commands: string[]): boolean {
+  return !process.env.CI && commands.some((command) => !onPath(command, process.env.PATH));
+}
 
 export interface RunResult {
   code: number | null;

@@ -50,9 +50,9 @@ describe('plugin.yaml', () => {
     expect(plugin.spec!.shortDescription!.length).toBeLessThanOrEqual(50);
   });
 
-  it('offers each platform once, with the release URL, a lowercase sha256 and the right bin', () => {
+  it('offers every release platform once, with the release URL, a lowercase sha256 and the right bin', () => {
     const plugin = manifest();
-    expect(platformsOf(plugin).length).toBeGreaterThan(0);
+    expect(platformsOf(plugin).map((platform) => platform.selector!.matchLabels)).toEqual(PLATFORMS.map(({ os, arch }) => ({ os, arch })));
     for (const platform of platformsOf(plugin)) {
       const { os, arch } = platform.selector!.matchLabels!;
       expect(PLATFORMS.some((p) => p.os === os && p.arch === arch), `${os}/${arch}`).toBe(true);
@@ -75,14 +75,11 @@ describe('plugin.yaml', () => {
     expect(renderManifest(buildManifest(version, archives))).toBe(MANIFEST_TEXT);
   });
 
-  it('explains the completion helper krew cannot install, and names what the release lacks', () => {
+  it('explains the completion helper krew cannot install, and says no platform is missing', () => {
     const { caveats } = manifest().spec!;
     expect(caveats).toContain(COMPLETION_HELPER);
     expect(caveats).toContain(`exec ${PLUGIN_BINARY} __complete "$@"`);
-    const offered = platformsOf(manifest()).map((p) => `${p.selector!.matchLabels!.os}/${p.selector!.matchLabels!.arch}`);
-    for (const platform of PLATFORMS.map((p) => `${p.os}/${p.arch}`).filter((p) => !offered.includes(p))) {
-      expect(caveats).toContain(platform);
-    }
+    expect(caveats).not.toContain('does not include');
   });
 
   it('matches the archives in dist/release when a release was built here', () => {

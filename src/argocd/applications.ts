@@ -8,7 +8,7 @@ import { normalizeServer } from './cluster-secret.js';
 
 export const ARGOCD_CMD_PARAMS_CM = 'argocd-cmd-params-cm';
 /** Apps in any namespace: comma-separated namespace patterns (argocd-cmd-params-cm). */
-export const APPLICATION_NAMESPACES_KEY = 'application.namespaces';
+const APPLICATION_NAMESPACES_KEY = 'application.namespaces';
 export const APPLICATIONS = { group: 'argoproj.io', version: 'v1alpha1', plural: 'applications' } as const;
 
 /** An Application, reduced to what says which cluster it deploys to. */
@@ -68,7 +68,7 @@ export function applicationNamespaceEnabled(namespace: string, argocdNamespace: 
 }
 
 /** `NAMESPACE/NAME`, the way applications[] names them. */
-export function applicationKey(app: Pick<ApplicationRef, 'namespace' | 'name'>): string {
+function applicationKey(app: Pick<ApplicationRef, 'namespace' | 'name'>): string {
   return `${app.namespace}/${app.name}`;
 }
 

@@ -138,7 +138,7 @@ const CATCH_ALL = /^\*+$/;
  * literal namespace is tested exactly; a glob only against the same glob or a catch-all,
  * so an entry Argo CD may still pick is never called shadowed.
  */
-export function shadowingEntry(entries: readonly DestinationServiceAccount[], index: number, server: string): number | null {
+function shadowingEntry(entries: readonly DestinationServiceAccount[], index: number, server: string): number | null {
   const namespace = entries[index]!.namespace;
   const covers = (earlier: string) => (isLiteralGlob(namespace) ? globMatch(earlier, namespace) : earlier === namespace || CATCH_ALL.test(earlier));
   const found = entries.slice(0, index).findIndex((earlier) => globMatch(earlier.server, server) && covers(earlier.namespace));

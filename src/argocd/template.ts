@@ -22,7 +22,7 @@ export interface TemplateData {
   labels: Readonly<Record<string, string>>;
 }
 
-export const TEMPLATE_CONSTRUCTS = '{{.ClusterName}}, {{.KubeName}}, {{index .Labels "KEY"}} and {{.Labels.KEY}}';
+const TEMPLATE_CONSTRUCTS = '{{.ClusterName}}, {{.KubeName}}, {{index .Labels "KEY"}} and {{.Labels.KEY}}';
 
 export class TemplateSyntaxError extends Error {}
 

@@ -96,10 +96,10 @@ export interface AuditedCluster {
   /** Shown without `-A`: path-routed, or `teleport.dev/*` annotations, or our label. */
   teleportRelated: boolean;
   /**
-   * Stale by age: `teleport.dev/updated` is known and older than its writer's refresh rule
-   * allows. (Stale for an unknown update time is a problem, but proves nothing was abandoned.)
+   * Why nothing refreshes it any more: `teleport.dev/updated` is known and older than its
+   * writer's refresh rule allows; null otherwise. (An unknown update time proves nothing.)
    */
-  refreshOverdue: boolean;
+  refreshOverdue: string | null;
   /** null when the secret is too broken to connect with. */
   target: ProbeTarget | null;
 }
@@ -220,41 +220,48 @@ function isTeleportRelated(secret: SecretObject, server: string | null): boolean
   return Object.keys(secret.metadata.annotations ?? {}).some((key) => key.startsWith('teleport.dev/'));
 }
 
-interface Staleness extends Problem {
-  /** The update time is known and too old (not merely unknown). */
-  overdue: boolean;
-}
-
 /**
- * Freshness: tbot refreshes every renewal interval; `sync --watch` records its own
- * interval. The one rule for both `list`'s Stale and `clean`'s "nothing refreshes it".
+ * How long a secret may go without an update before nothing refreshes it any more: tbot
+ * renews every renewal interval (`--stale-after` stands for it); `sync --watch` records its
+ * own interval and gets three of them; a one-shot `sync` records none, so `--stale-after`.
+ * `listedStale`: whether `list` reports crossing it as Stale (§5.2 does for tbot and
+ * `--watch` only: a one-shot registration is not expected to be refreshed by anyone).
  */
-function staleness(owner: SecretOwner, annotations: Record<string, string>, updated: Date | null, options: AuditOptions): Staleness | null {
-  let limitMs: number;
-  let rule: string;
-  if (owner === 'tbot') {
-    limitMs = options.staleAfterMs;
-    rule = `--stale-after ${formatDuration(limitMs)}`;
-  } else if (owner === 'kubectl-teleport-argocd' && annotations[ANNOTATION.refreshInterval] !== undefined) {
-    let intervalMs: number;
+function refreshLimit(owner: SecretOwner, annotations: Record<string, string>, options: AuditOptions): { limitMs: number; rule: string; listedStale: boolean } | null {
+  const interval = annotations[ANNOTATION.refreshInterval];
+  if (owner === 'kubectl-teleport-argocd' && interval !== undefined) {
     try {
-      intervalMs = parseDuration(annotations[ANNOTATION.refreshInterval]!, ANNOTATION.refreshInterval);
+      const limitMs = MISSED_REFRESHES_BEFORE_STALE * parseDuration(interval, ANNOTATION.refreshInterval);
+      return { limitMs, rule: `${MISSED_REFRESHES_BEFORE_STALE} refresh intervals of ${interval}`, listedStale: true };
     } catch {
       return null; // no usable interval: nothing to judge freshness by
     }
-    limitMs = MISSED_REFRESHES_BEFORE_STALE * intervalMs;
-    rule = `${MISSED_REFRESHES_BEFORE_STALE} refresh intervals of ${annotations[ANNOTATION.refreshInterval]}`;
-  } else {
-    return null;
   }
+  if (owner !== 'tbot' && owner !== 'kubectl-teleport-argocd') return null;
+  return { limitMs: options.staleAfterMs, rule: `--stale-after ${formatDuration(options.staleAfterMs)}`, listedStale: owner === 'tbot' };
+}
+
+interface Freshness {
+  /** `list`'s Stale problem, if any. */
+  stale: Problem | null;
+  /** The update time is known and older than the refresh limit: why nothing refreshes it. */
+  overdue: string | null;
+}
+
+/** The one rule for both `list`'s Stale and `clean`'s "nothing refreshes it" (§5.2, §5.6). */
+function freshness(owner: SecretOwner, annotations: Record<string, string>, updated: Date | null, options: AuditOptions): Freshness {
+  const limit = refreshLimit(owner, annotations, options);
+  if (limit === null) return { stale: null, overdue: null };
   if (updated === null) {
     const raw = annotations[ANNOTATION.updated];
     const why = raw === undefined ? 'is missing' : `"${raw}" is not an RFC 3339 time`;
-    return { condition: 'stale', message: `annotation ${ANNOTATION.updated} ${why}, so freshness is unknown`, overdue: false };
+    const message = `annotation ${ANNOTATION.updated} ${why}, so freshness is unknown`;
+    return { stale: limit.listedStale ? { condition: 'stale', message } : null, overdue: null };
   }
   const ageMs = options.now.getTime() - updated.getTime();
-  if (ageMs <= limitMs) return null;
-  return { condition: 'stale', message: `not updated for ${humanDuration(ageMs)} (more than ${rule})`, overdue: true };
+  if (ageMs <= limit.limitMs) return { stale: null, overdue: null };
+  const message = `not updated for ${humanDuration(ageMs)} (more than ${limit.rule})`;
+  return { stale: limit.listedStale ? { condition: 'stale', message } : null, overdue: message };
 }
 
 function expiry(certificate: CertificateSummary, options: AuditOptions): Problem | null {
@@ -345,8 +352,8 @@ function auditSecret(secret: SecretObject, options: AuditOptions, cache: Credent
   const clusterResources = readField(secret, 'clusterResources', problems) === 'true';
 
   const updated = parseRfc3339(annotations[ANNOTATION.updated]);
-  const stale = staleness(owner, annotations, updated, options);
-  if (stale) problems.push({ condition: stale.condition, message: stale.message });
+  const fresh = freshness(owner, annotations, updated, options);
+  if (fresh.stale) problems.push(fresh.stale);
   if (credentials.certificate) {
     const expiring = expiry(credentials.certificate, options);
     if (expiring) problems.push(expiring);
@@ -381,7 +388,7 @@ function auditSecret(secret: SecretObject, options: AuditOptions, cache: Credent
       item,
       conditions: [],
       teleportRelated: isTeleportRelated(secret, item.server),
-      refreshOverdue: stale?.overdue ?? false,
+      refreshOverdue: fresh.overdue,
       target: server !== null && credentials.config !== null ? { server, config: credentials.config } : null,
     },
     problems,

@@ -56,15 +56,15 @@ function isCleanOwner(owner: SecretOwner): owner is CleanOwner {
 }
 
 /** Why a secret is not a dead registration; null when it is one. */
-export function keepReason(cluster: AuditedCluster, owners: ReadonlySet<CleanOwner>): string | null {
+function keepReason(cluster: AuditedCluster, owners: ReadonlySet<CleanOwner>): string | null {
   const { item, conditions } = cluster;
   if (!isCleanOwner(item.owner)) return `owned by ${item.owner}: clean removes only what tbot or ${MANAGED_BY_US} wrote`;
   if (!owners.has(item.owner)) return `owned by ${item.owner} (--owner ${[...owners].join(',')})`;
   if (item.server === null || parseRoutedServer(item.server) === null) return 'server is not a Teleport path-routed URL';
   if (conditions.includes('invalid')) return 'Invalid: a broken secret is left for a person to look at';
   if (!conditions.includes('expired')) return `${item.status}: its certificate has not expired`;
-  if (!cluster.refreshOverdue) {
-    return conditions.includes('stale')
+  if (cluster.refreshOverdue === null) {
+    return item.updated === null
       ? 'Expired, but when it was last refreshed is unknown (teleport.dev/updated), so abandonment is not proven'
       : 'Expired, but not stale: something may still refresh it';
   }
@@ -72,17 +72,16 @@ export function keepReason(cluster: AuditedCluster, owners: ReadonlySet<CleanOwn
 }
 
 /** The first few Applications by name, then a count of the rest. */
-export function namedApplications(applications: readonly string[]): string {
+function namedApplications(applications: readonly string[]): string {
   const named = applications.slice(0, NAMED_APPLICATIONS).join(', ');
   const rest = applications.length - NAMED_APPLICATIONS;
   return rest > 0 ? `${named} and ${rest} more` : named;
 }
 
-function deadReason(item: ClusterListItem): string {
-  return item.problems
-    .filter((problem) => problem.startsWith('expired: ') || problem.startsWith('stale: '))
-    .map((problem) => problem.slice(problem.indexOf(': ') + 2))
-    .join('; ');
+/** Why it is dead: its certificate's expiry, and how long nothing has refreshed it. */
+function deadReason({ item, refreshOverdue }: AuditedCluster): string {
+  const expired = item.problems.filter((problem) => problem.startsWith('expired: ')).map((problem) => problem.slice('expired: '.length));
+  return [...expired, refreshOverdue].join('; ');
 }
 
 function plannedItem(secret: SecretObject, cluster: AuditedCluster, rules: CleanRules): PlannedClean {
@@ -92,7 +91,7 @@ function plannedItem(secret: SecretObject, cluster: AuditedCluster, rules: Clean
     return { action: 'skip', secret, item, reason: `still targeted by ${targeting.length} Application(s): ${namedApplications(targeting)}` };
   }
   const note = targeting.length > 0 ? `; deleted although ${targeting.length} Application(s) target it (--include-targeted)` : '';
-  return { action: 'delete', secret, item, reason: `${deadReason(item)}${note}` };
+  return { action: 'delete', secret, item, reason: `${deadReason(cluster)}${note}` };
 }
 
 export function planClean(secrets: readonly SecretObject[], rules: CleanRules): CleanPlan {

@@ -115,7 +115,7 @@ export const COMMANDS: CommandSpec[] = [
     ],
     flags: [
       { name: 'owner', type: 'string', describe: 'Only secrets written by tbot or kubectl-teleport-argocd (default: both)', complete: ['tbot', 'kubectl-teleport-argocd'] },
-      { name: 'stale-after', type: 'string', describe: 'A tbot secret not updated for this long is no longer refreshed', default: '1h' },
+      { name: 'stale-after', type: 'string', describe: 'A tbot or one-shot sync secret not updated for this long is no longer refreshed (sync --watch secrets: three of their intervals)', default: '1h' },
       { name: 'include-targeted', type: 'boolean', describe: 'Also delete secrets that Applications still target (or when Applications cannot be read)' },
       { name: 'dry-run', type: 'string', describe: 'none, client (print the plan) or server (send deletes with dryRun=All)', complete: ['none', 'client', 'server'] },
     ],

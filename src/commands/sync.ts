@@ -6,7 +6,7 @@ import { renderJson, renderTable, renderYaml, writeStdout } from '../cli/output.
 import { loadKubeconfig } from '../kubeconfig/load.js';
 import { detectTeleportContexts, type TeleportContext } from '../kubeconfig/teleport-contexts.js';
 import { desiredCluster, ExecCache, nameByExec, type DesiredOptions } from '../sync/desired.js';
-import { DRY_RUN_DEPRECATED, parseDryRun, parseSyncOptions, selected, type SyncOptions } from '../sync/options.js';
+import { DRY_RUN_DEPRECATED, parseSyncOptions, selected, type SyncOptions } from '../sync/options.js';
 import { planSync, type DesiredCluster } from '../sync/plan.js';
 import { buildSyncResult, renderDiff, summaryLine, SYNC_COLUMNS, type SyncResult } from '../sync/result.js';
 import { KubeLabelsLookup, tshKubeLsCommand } from '../teleport/kube-labels.js';
@@ -114,9 +114,7 @@ function pause(ms: number, stop: Promise<void>): Promise<void> {
 
 export async function run(args: CommandArgs, runtime: Runtime): Promise<number> {
   const options = parseSyncOptions(args, runtime.globals.namespace);
-  if (parseDryRun(args['dry-run']).deprecated) {
-    runtime.log.warn(DRY_RUN_DEPRECATED);
-  }
+  if (options.dryRunDeprecated) runtime.log.warn(DRY_RUN_DEPRECATED);
   let stopped = false;
   let wake: () => void = () => {};
   const stop = new Promise<void>((resolve) => (wake = resolve));

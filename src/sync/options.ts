@@ -15,6 +15,7 @@ import { argumentValues, type CommandArgs } from '../cli/commands.js';
 import { formatDuration, parseDuration } from '../cli/duration.js';
 import { UsageError } from '../cli/errors.js';
 import { globArguments } from '../cli/globs.js';
+import { splitCommaList } from '../util/comma-list.js';
 import type { DryRun } from './apply.js';
 import type { SecretSettings } from './desired.js';
 
@@ -27,6 +28,8 @@ export interface SyncOptions {
   prune: boolean;
   allowEmpty: boolean;
   dryRun: DryRun;
+  /** `--dry-run` given the deprecated way (bare, true or false). */
+  dryRunDeprecated: boolean;
   diff: boolean;
   watch: boolean;
   intervalMs: number;
@@ -39,9 +42,13 @@ export interface SyncOptions {
 const QUALIFIED_NAME = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 const RESERVED_LABELS = new Set([SECRET_TYPE_LABEL, MANAGED_BY_LABEL]);
 
-/** `--label`/`--annotation` k=v; values are templates (§4), checked here so a bad one fails before any request. */
-function keyValues(values: string[], flag: string, checkValue: boolean): Record<string, string> {
+/**
+ * `--label`/`--annotation` k=v; values are templates (§4), checked here so a bad one fails
+ * before any request. `usesLabels`: some value reads `.Labels`.
+ */
+function keyValues(values: string[], flag: string, checkValue: boolean): { values: Record<string, string>; usesLabels: boolean } {
   const result: Record<string, string> = {};
+  let usesLabels = false;
   for (const entry of values) {
     const index = entry.indexOf('=');
     if (index <= 0) throw new UsageError(`invalid ${flag} "${entry}": expected key=value`);
@@ -61,8 +68,9 @@ function keyValues(values: string[], flag: string, checkValue: boolean): Record<
     }
     if (flag === '--label' && RESERVED_LABELS.has(key)) throw new UsageError(`--label cannot set "${key}": the plugin sets it`);
     result[key] = value;
+    usesLabels ||= template.usesLabels;
   }
-  return result;
+  return { values: result, usesLabels };
 }
 
 /** The warning for a --dry-run given the deprecated way, as kubectl words it. */
@@ -83,7 +91,7 @@ export function parseSyncOptions(args: CommandArgs, namespace: string): SyncOpti
   validateSecretPrefix(prefix);
   const nameTemplate = String(args['name-template'] ?? DEFAULT_NAME_TEMPLATE);
   validateNameTemplate(nameTemplate);
-  const namespaces = argumentValues(args.namespaces).flatMap((value) => value.split(',')).map((value) => value.trim()).filter(Boolean);
+  const namespaces = argumentValues(args.namespaces).flatMap(splitCommaList);
   for (const name of namespaces) {
     if (!isDns1123Label(name)) throw new UsageError(`invalid --namespaces entry "${name}": must be a valid namespace name`);
   }
@@ -97,7 +105,7 @@ export function parseSyncOptions(args: CommandArgs, namespace: string): SyncOpti
   const concurrency = Number(args.concurrency ?? 8);
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError('--concurrency must be a whole number of at least 1');
   const execTimeoutMs = parseDuration(String(args['exec-timeout'] ?? '30s'), '--exec-timeout');
-  const { dryRun } = parseDryRun(args['dry-run']);
+  const { dryRun, deprecated: dryRunDeprecated } = parseDryRun(args['dry-run']);
   const watch = Boolean(args.watch);
   if (watch && dryRun !== 'none') throw new UsageError('--watch cannot be combined with --dry-run');
   if (args['allow-empty'] && !args.prune) throw new UsageError('--allow-empty only applies together with --prune');
@@ -114,20 +122,21 @@ export function parseSyncOptions(args: CommandArgs, namespace: string): SyncOpti
       project,
       namespaces,
       clusterResources: Boolean(args['cluster-resources']),
-      labels,
-      annotations,
+      labels: labels.values,
+      annotations: annotations.values,
       refreshInterval: watch ? formatDuration(intervalMs) : undefined,
     },
     takeOver: Boolean(args['take-over']),
     prune: Boolean(args.prune),
     allowEmpty: Boolean(args['allow-empty']),
     dryRun,
+    dryRunDeprecated,
     diff: Boolean(args.diff),
     watch,
     intervalMs,
     concurrency,
     execTimeoutMs,
-    templatesUseLabels: [...Object.values(labels), ...Object.values(annotations)].some((value) => parseTemplate(value).usesLabels),
+    templatesUseLabels: labels.usesLabels || annotations.usesLabels,
   };
 }
 

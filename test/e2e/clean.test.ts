@@ -51,7 +51,8 @@ function secrets(): Record<string, SecretObject> {
     'dead-watch': ourSecret(proxy, 'dead-watch', expired, { refreshInterval: '5m', updated: ago(30 * MINUTE) }),
     'only-stale': tbotSecret(proxy, 'only-stale', fresh, ago(2 * HOUR)),
     'only-expired': tbotSecret(proxy, 'only-expired', expired, ago(5 * MINUTE)),
-    'one-shot': ourSecret(proxy, 'one-shot', expired, { updated: ago(10 * HOUR) }),
+    'dead-one-shot': ourSecret(proxy, 'dead-one-shot', expired, { updated: ago(10 * HOUR) }),
+    'one-shot': ourSecret(proxy, 'one-shot', expired, { updated: ago(30 * MINUTE) }),
     healthy: tbotSecret(proxy, 'healthy', fresh, ago(5 * MINUTE)),
     expiring: ourSecret(proxy, 'expiring', expiring),
     'garbled-dead': garbledDead,
@@ -63,7 +64,7 @@ function secrets(): Record<string, SecretObject> {
   };
 }
 
-const DEAD = ['dead-tbot', 'dead-watch'];
+const DEAD = ['dead-one-shot', 'dead-tbot', 'dead-watch'];
 const TARGETED = ['targeted-many', 'targeted-name', 'targeted-server'];
 const secretName = (kube: string) => world[kube]!.metadata.name;
 
@@ -121,14 +122,16 @@ const remaining = () => new Set(source.store.list('secrets', 'argocd').map((secr
 const deletes = () => source.counts.filter({ verb: 'delete', resource: 'secrets' });
 
 describe('clean', () => {
-  it('deletes exactly the expired, abandoned secrets of tbot and sync --watch, and skips the targeted ones with their Applications', async () => {
+  it('deletes exactly the expired, abandoned secrets of tbot, sync --watch and a one-shot sync, and skips the targeted ones with their Applications', async () => {
     const listed = Object.fromEntries(DEAD.map((kube) => [secretName(kube), source.store.get('secrets', 'argocd', secretName(kube))!.metadata.resourceVersion]));
     const { result, document, byKube } = await cleanJson();
     expect(result.code, result.stderr).toBe(0);
-    expect(result.stderr).toBe('clean: 2 deleted, 3 skipped, 0 failed\n');
+    expect(result.stderr).toBe('clean: 3 deleted, 3 skipped, 0 failed\n');
     expect(document.dryRun).toBe('none');
-    expect(document.summary).toEqual({ delete: 2, skip: 3, fail: 0 });
+    expect(document.summary).toEqual({ delete: 3, skip: 3, fail: 0 });
     expect(Object.keys(byKube).sort()).toEqual([...DEAD, ...TARGETED].sort());
+    // A one-shot sync records no refresh interval: --stale-after judges it, as tbot's (§5.6).
+    expect(byKube['dead-one-shot']).toMatchObject({ action: 'delete', owner: 'kubectl-teleport-argocd', reason: expect.stringMatching(/; not updated for 10h \(more than --stale-after 1h\)$/) });
     expect(byKube['dead-tbot']).toEqual({
       action: 'delete',
       secret: secretName('dead-tbot'),
@@ -154,7 +157,7 @@ describe('clean', () => {
 
     // One LIST of secrets, one GET of argocd-cmd-params-cm, one LIST of Applications, one DELETE per candidate.
     expect(source.counts.entries().filter(([key]) => !key.startsWith('get /'))).toEqual([
-      ['delete secrets', 2],
+      ['delete secrets', 3],
       ['get configmaps', 1],
       ['list applications', 1],
       ['list secrets', 1],
@@ -187,10 +190,10 @@ describe('clean', () => {
     expect(result.code).toBe(0);
     const lines = result.stdout.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^ACTION\s{3,}SECRET\s{3,}CLUSTER\s{3,}OWNER\s{3,}DETAIL$/);
-    expect(lines).toHaveLength(6);
+    expect(lines).toHaveLength(7);
     expect(lines.find((line) => line.includes(secretName('dead-tbot')))).toMatch(new RegExp(`^delete\\s+${secretName('dead-tbot')}\\s+${TELEPORT}/dead-tbot\\s+tbot\\s+certificate expired 3h ago`));
     expect(lines.find((line) => line.includes(secretName('targeted-server')))).toMatch(/^skip\s+\S+\s+\S+\/targeted-server\s+tbot\s+still targeted by 1 Application\(s\): argocd\/guestbook$/);
-    expect(result.stderr).toBe('clean: 2 deleted, 3 skipped, 0 failed\n');
+    expect(result.stderr).toBe('clean: 3 deleted, 3 skipped, 0 failed\n');
     // Run again: nothing left to do.
     const again = await runThroughKubectl(['clean', '--kubeconfig', kubeconfig, '--no-headers'], { env });
     expect(again.code).toBe(0);
@@ -200,7 +203,7 @@ describe('clean', () => {
   it('deletes targeted ones too with --include-targeted, naming the Applications', async () => {
     const { result, byKube } = await cleanJson(['--include-targeted']);
     expect(result.code).toBe(0);
-    expect(Object.values(byKube).map((item) => item.action)).toEqual(Array(5).fill('delete'));
+    expect(Object.values(byKube).map((item) => item.action)).toEqual(Array(DEAD.length + TARGETED.length).fill('delete'));
     expect(byKube['targeted-name']!.reason).toMatch(/; deleted although 1 Application\(s\) target it \(--include-targeted\)$/);
     expect(byKube['targeted-many']!.applications).toHaveLength(5);
     for (const kube of [...DEAD, ...TARGETED]) expect(remaining().has(secretName(kube))).toBe(false);
@@ -209,7 +212,7 @@ describe('clean', () => {
   it('narrows by --owner and by GLOB over the kube cluster or the Argo CD cluster name', async () => {
     expect(Object.keys((await cleanJson(['--owner', 'tbot'])).byKube).sort()).toEqual(['dead-tbot', ...TARGETED].sort());
     seed();
-    expect(Object.keys((await cleanJson(['--owner', 'kubectl-teleport-argocd'])).byKube)).toEqual(['dead-watch']);
+    expect(Object.keys((await cleanJson(['--owner', 'kubectl-teleport-argocd'])).byKube).sort()).toEqual(['dead-one-shot', 'dead-watch']);
     seed();
     expect(Object.keys((await cleanJson(['dead-*'])).byKube).sort()).toEqual(DEAD);
     seed();
@@ -233,7 +236,7 @@ describe('clean', () => {
     expect(refused.code).toBe(1);
     expect(refused.stdout).toBe('');
     expect(refused.stderr).toBe(
-      'error: refusing to clean: Argo CD Applications cannot be read, so whether any still targets the 5 dead registration(s) is unknown ' +
+      'error: refusing to clean: Argo CD Applications cannot be read, so whether any still targets the 6 dead registration(s) is unknown ' +
         '(applications.argoproj.io is forbidden: User "janitor" cannot list resource "applications" in API group "argoproj.io" at the cluster scope (Forbidden)); ' +
         'allow listing applications.argoproj.io, or pass --include-targeted\n',
     );
@@ -246,7 +249,7 @@ describe('clean', () => {
     const forced = await cleanJson(['--include-targeted'], janitor);
     expect(forced.result.code).toBe(0);
     expect(forced.result.stderr).toMatch(/^warning: cannot read Argo CD Applications, so applications\[\] are unknown: /);
-    expect(forced.document.items.map((item) => [item.action, item.applications])).toEqual(Array(5).fill(['delete', null]));
+    expect(forced.document.items.map((item) => [item.action, item.applications])).toEqual(Array(DEAD.length + TARGETED.length).fill(['delete', null]));
   });
 
   it('refuses when the Application CRD is not installed', async () => {
@@ -297,14 +300,14 @@ describe('clean', () => {
   it('writes nothing in a dry run: client sends no DELETE, server sends them with dryRun=All', async () => {
     const before = remaining();
     const client = await cleanJson(['--dry-run=client']);
-    expect(client.result.stderr).toBe('clean: 2 deleted, 3 skipped, 0 failed (dry run)\n');
+    expect(client.result.stderr).toBe('clean: 3 deleted, 3 skipped, 0 failed (dry run)\n');
     expect(client.document.dryRun).toBe('client');
     expect(deletes()).toEqual([]);
     const yaml = await clean(['--dry-run=server', '-o', 'yaml']);
     expect(yaml.code).toBe(0);
-    expect((parseYaml(yaml.stdout) as CleanResult).summary).toEqual({ delete: 2, skip: 3, fail: 0 });
-    expect(yaml.stderr).toBe('clean: 2 deleted, 3 skipped, 0 failed (server dry run)\n');
-    expect(deletes().map((request) => request.query.get('dryRun'))).toEqual(['All', 'All']);
+    expect((parseYaml(yaml.stdout) as CleanResult).summary).toEqual({ delete: 3, skip: 3, fail: 0 });
+    expect(yaml.stderr).toBe('clean: 3 deleted, 3 skipped, 0 failed (server dry run)\n');
+    expect(deletes().map((request) => request.query.get('dryRun'))).toEqual(['All', 'All', 'All']);
     expect(remaining()).toEqual(before);
   });
 
@@ -315,7 +318,7 @@ describe('clean', () => {
     expect(byKube['dead-watch']).toMatchObject({ action: 'fail', reason: expect.stringContaining('forbidden') });
     expect(byKube['dead-tbot']!.action).toBe('delete');
     expect(result.stderr).toContain(`error: secret/${secretName('dead-watch')}: `);
-    expect(result.stderr).toMatch(/clean: 1 deleted, 3 skipped, 1 failed\n$/);
+    expect(result.stderr).toMatch(/clean: 2 deleted, 3 skipped, 1 failed\n$/);
   });
 
   it('exits 0 with nothing to do, and judges staleness by --stale-after', async () => {

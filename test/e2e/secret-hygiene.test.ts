@@ -9,6 +9,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'nod
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tbotSecret } from '../support/cluster-secrets.js';
 import { isolatedEnv, runPlugin, type RunResult } from '../support/run.js';
 import { argocdClusterAddSecret, mergeKubeconfigs, type Kubeconfig } from '../world/fixtures/index.js';
 import type { PemPair } from '../world/pki.js';
@@ -22,9 +23,12 @@ let tokenKubeconfigFile: string;
 /** The same clusters with a renewed bot certificate: sync then updates, and --diff has something to show. */
 let renewedKubeconfigFile: string;
 let renewed: PemPair;
+/** The last identity tbot wrote for a cluster that has since left Teleport: `clean` deletes its secret. */
+let abandoned: PemPair;
 /** Fragments of every secret: if any appears in output, something leaked. */
 const needles: Array<{ what: string; text: string }> = [];
 
+const HOUR = 3_600_000;
 const JWT = /eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\./;
 
 /** A PEM, its base64 body (as tbot stores it inside JSON) and base64 of the whole PEM (as in a secret), in fragments. */
@@ -81,6 +85,10 @@ beforeAll(async () => {
   tokenConfig.users.find((user) => user.name === 'source-admin')!.user = { token: sourceToken };
   tokenKubeconfigFile = await world.writeKubeconfig(path.join(dir, 'token-kubeconfig'), tokenConfig);
   renewed = await world.proxy.issueIdentity({ user: 'bot-argocd', roles: [BOT_ROLE], botName: 'argocd', kubernetesGroups: ['editor'] });
+  abandoned = await world.proxy.issueIdentity(
+    { user: 'bot-argocd', roles: [BOT_ROLE], botName: 'argocd', kubernetesGroups: ['editor'] },
+    { notBefore: new Date(Date.now() - 5 * HOUR), notAfter: new Date(Date.now() - 3 * HOUR) },
+  );
   const sourceOnly: Kubeconfig = {
     ...world.kubeconfig,
     clusters: world.kubeconfig.clusters.filter((entry) => entry.name === 'source'),
@@ -92,6 +100,7 @@ beforeAll(async () => {
   for (const [what, pair] of [
     ['bot', world.botIdentity],
     ['renewed bot', renewed],
+    ['abandoned bot', abandoned],
     ['source admin', world.source.admin],
   ] as const) {
     addPem(`${what} key`, pair.keyPem);
@@ -144,6 +153,20 @@ describe('no secret in any output', () => {
     const json = JSON.parse(results[2]!.stdout) as { items: Array<{ name: string; probe: { reachable: boolean }; credentials: { certificate: { sha256Fingerprint: string } | null } }> };
     expect(json.items.map((item) => item.probe.reachable)).toEqual(json.items.map(() => true));
     expect(json.items.some((item) => /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/i.test(item.credentials.certificate?.sha256Fingerprint ?? ''))).toBe(true);
+  });
+
+  it('clean: every output mode, -v, dry runs, and the delete of a dead registration', async () => {
+    // Seeded here, not in beforeAll: the other tests expect every registered cluster to be reachable.
+    world.source.store.put(tbotSecret(world.proxy, 'gone', abandoned, new Date(Date.now() - 4 * HOUR)) as never, 'secrets');
+    const base = ['clean', '-v', '--kubeconfig', kubeconfigFile];
+    const planned = await Promise.all(
+      ['table', 'json', 'yaml'].flatMap((output) => ['--dry-run=client', '--dry-run=server'].map((dryRun) => run(`clean -o ${output} ${dryRun}`, [...base, '-o', output, dryRun]))),
+    );
+    // The dead secret is in the output (the check above is not vacuous), and still there after the dry runs.
+    expect(planned[2]!.stdout).toMatch(/"action": "delete",\s+"secret": "\S+",\s+"teleportCluster": "example\.teleport\.sh",\s+"kubeCluster": "gone"/);
+    const deleted = await run('clean -o json -v', [...base, '-o', 'json']);
+    expect(JSON.parse(deleted.stdout).summary).toEqual({ delete: 1, skip: 0, fail: 0 });
+    expect(world.source.store.list('secrets', 'argocd').some((secret) => secret.metadata.annotations?.['teleport.dev/kubernetes-cluster-name'] === 'gone')).toBe(false);
   });
 
   it('check join and check impersonation: every output mode, -v (the TokenRequest token never shows)', async () => {

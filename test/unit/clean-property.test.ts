@@ -158,8 +158,9 @@ function randomApplications(w: Random, facts: Facts[]): ApplicationRef[] {
 function dead(facts: Facts, rules: CleanRules): boolean {
   if (facts.owner !== 'tbot' && facts.owner !== 'kubectl-teleport-argocd') return false;
   if (!rules.owners.has(facts.owner) || !facts.routed || facts.broken || facts.cert !== 'expired' || facts.ageMs === null) return false;
-  const limit = facts.owner === 'tbot' ? rules.staleAfterMs : facts.intervalMs === null ? null : 3 * facts.intervalMs;
-  return limit !== null && facts.ageMs > limit;
+  // tbot and one-shot syncs: --stale-after; sync --watch: three of its refresh intervals (§5.6)
+  const limit = facts.intervalMs === null ? rules.staleAfterMs : 3 * facts.intervalMs;
+  return facts.ageMs > limit;
 }
 
 function targeted(facts: Facts, apps: readonly ApplicationRef[]): string[] {

@@ -167,6 +167,8 @@ describe('a secret written by sync', () => {
       ['one-shot', 'Healthy'],
     ]);
     expect(rows[1]!.item.problems).toEqual(['stale: not updated for 61m (more than 3 refresh intervals of 20m)']);
+    // Not Stale in list, but for clean nothing refreshes a one-shot secret past --stale-after (§5.6).
+    expect(rows.map((row) => row.refreshOverdue)).toEqual([null, 'not updated for 61m (more than 3 refresh intervals of 20m)', 'not updated for 10h (more than --stale-after 1h)']);
   });
 });
 
@@ -189,7 +191,7 @@ describe('a secret written by tbot', () => {
     delete missing.metadata.annotations!['teleport.dev/updated'];
     expect(only(missing).item.problems).toEqual(['stale: annotation teleport.dev/updated is missing, so freshness is unknown']);
     // Stale for want of an update time is not proof that nothing refreshes it.
-    expect([old.refreshOverdue, strict[0]!.refreshOverdue, only(missing).refreshOverdue]).toEqual([true, false, false]);
+    expect([old.refreshOverdue, strict[0]!.refreshOverdue, only(missing).refreshOverdue]).toEqual(['not updated for 120m (more than --stale-after 1h)', null, null]);
     expect(only(tbot('kube-c', 'yesterday')).item.status).toBe('Stale');
   });
 
@@ -197,7 +199,7 @@ describe('a secret written by tbot', () => {
     const row = only(tbot('gone', new Date(now.getTime() - 4 * HOUR), expired));
     expect(row.item.status).toBe('Expired');
     expect(row.conditions).toEqual(['expired', 'stale']);
-    expect(row.refreshOverdue).toBe(true);
+    expect(row.refreshOverdue).toBe('not updated for 4h (more than --stale-after 1h)');
     expect(row.item.problems[0]).toMatch(/^expired: certificate expired 3h ago \(/);
     expect(row.item.problems[1]).toMatch(/^stale: not updated for 4h/);
   });

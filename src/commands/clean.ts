@@ -23,21 +23,16 @@ async function print(result: CleanResult, options: CleanOptions, runtime: Runtim
 export async function run(args: CommandArgs, runtime: Runtime): Promise<number> {
   const options = parseCleanOptions(args, runtime.globals.output);
   if (options.dryRunDeprecated) runtime.log.warn(DRY_RUN_DEPRECATED);
-  const [{ connectSource }, { listClusterSecrets }, { describeKubeError }, { readApplications }, { applyClean }] = await Promise.all([
+  const [{ connectSource }, { readRegistrations }, { applyClean }] = await Promise.all([
     import('../kube/connect.js'),
-    import('../kube/cluster-secrets.js'),
-    import('../kube/client.js'),
     import('../kube/applications.js'),
     import('../clean/apply.js'),
   ]);
   const { namespace } = runtime.globals;
   const source = connectSource(runtime);
   try {
-    const dependents = readApplications(source.clients, namespace, runtime.log);
-    const secrets = await listClusterSecrets(source.clients, namespace, runtime.log).catch((error: unknown) => {
-      throw new CliError(`cannot list cluster secrets in namespace ${namespace}: ${describeKubeError(error, source.clients.server)}`);
-    });
-    const rules = { now: new Date(), staleAfterMs: options.staleAfterMs, owners: options.owners, selects: options.selects, includeTargeted: options.includeTargeted, applications: await dependents };
+    const { secrets, applications } = await readRegistrations(source.clients, namespace, runtime.log);
+    const rules = { now: new Date(), staleAfterMs: options.staleAfterMs, owners: options.owners, selects: options.selects, includeTargeted: options.includeTargeted, applications };
     const plan = planClean(secrets, rules);
     for (const kept of plan.kept) runtime.log.debug(`keep secret/${kept.secret}: ${kept.reason}`);
     if (plan.refusal !== null) throw new CliError(plan.refusal);

@@ -10,7 +10,6 @@ import {
 } from '../audit/cluster-status.js';
 import type { CommandArgs } from '../cli/commands.js';
 import { parseDuration } from '../cli/duration.js';
-import { CliError } from '../cli/errors.js';
 import type { Runtime } from '../cli/globals.js';
 import { parseOutputFormat, renderJson, renderTable, renderYaml, writeStdout, type OutputFormat } from '../cli/output.js';
 
@@ -52,27 +51,18 @@ async function print(clusters: AuditedCluster[], options: ListOptions, runtime: 
 
 export async function run(args: CommandArgs, runtime: Runtime): Promise<number> {
   const options = parseListOptions(args, runtime);
-  const [{ connectSource }, { listClusterSecrets }, { describeKubeError }, { readApplications }] = await Promise.all([
-    import('../kube/connect.js'),
-    import('../kube/cluster-secrets.js'),
-    import('../kube/client.js'),
-    import('../kube/applications.js'),
-  ]);
+  const [{ connectSource }, { readRegistrations }] = await Promise.all([import('../kube/connect.js'), import('../kube/applications.js')]);
   const { namespace } = runtime.globals;
   const source = connectSource(runtime);
-  // Dependents are read alongside; they never fail the command (§5.2).
-  const dependents = readApplications(source.clients, namespace, runtime.log);
-  let secrets;
-  let applications;
+  // Dependents never fail the command (§5.2).
+  let registrations;
   try {
-    secrets = await listClusterSecrets(source.clients, namespace, runtime.log);
-    applications = await dependents;
+    registrations = await readRegistrations(source.clients, namespace, runtime.log);
     runtime.log.debug(`${source.clients.requestCount()} request(s) to ${source.clients.server}`);
-  } catch (error) {
-    throw new CliError(`cannot list cluster secrets in namespace ${namespace}: ${describeKubeError(error, source.clients.server)}`);
   } finally {
     await source.clients.close();
   }
+  const { secrets, applications } = registrations;
   if (applications.applications === null) runtime.log.warn(`cannot read Argo CD Applications, so APPS and applications[] are unknown: ${applications.reason}`);
   const now = new Date();
   const audited = auditClusterSecrets(secrets, {

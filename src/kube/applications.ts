@@ -2,6 +2,7 @@
 // argocd-cmd-params-cm, then one paged LIST of Applications — in the Argo CD namespace, or
 // cluster-wide when apps in any namespace are on. Never throws: Applications that cannot
 // be read are an answer (`null` with the reason), since commands decide what that means.
+// Also both reads `list` and `clean` make together.
 import {
   APPLICATIONS,
   ARGOCD_CMD_PARAMS_CM,
@@ -10,8 +11,11 @@ import {
   parseApplicationNamespaces,
   type ApplicationsRead,
 } from '../argocd/applications.js';
+import type { SecretObject } from '../argocd/cluster-secret.js';
+import { CliError } from '../cli/errors.js';
 import type { Log } from '../cli/log.js';
 import { describeKubeError, isNotFound, LIST_PAGE_SIZE, listAllPages, withRetry, type KubeClients } from './client.js';
+import { listClusterSecrets } from './cluster-secrets.js';
 
 /** The namespace patterns of apps in any namespace; [] when argocd-cmd-params-cm or its key is absent. */
 async function applicationNamespaces(clients: KubeClients, namespace: string, log: Log): Promise<string[]> {
@@ -50,4 +54,20 @@ export async function readApplications(clients: KubeClients, namespace: string, 
   } catch (error) {
     return { applications: null, reason: error instanceof Error ? error.message : String(error) };
   }
+}
+
+/**
+ * The namespace's cluster secrets and the Applications that target them, read side by side
+ * (`list`, `clean`). Only the secrets can fail the read.
+ */
+export async function readRegistrations(
+  clients: KubeClients,
+  namespace: string,
+  log: Log,
+): Promise<{ secrets: SecretObject[]; applications: ApplicationsRead }> {
+  const applications = readApplications(clients, namespace, log);
+  const secrets = await listClusterSecrets(clients, namespace, log).catch((error: unknown) => {
+    throw new CliError(`cannot list cluster secrets in namespace ${namespace}: ${describeKubeError(error, clients.server)}`);
+  });
+  return { secrets, applications: await applications };
 }

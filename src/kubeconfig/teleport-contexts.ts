@@ -49,7 +49,11 @@ export interface DetectionResult {
   problems: UndetectableContext[];
 }
 
-const TELEPORT_EXECUTABLES = new Set(['tsh', 'tbot', 'tsh.exe', 'tbot.exe']);
+/** Which Teleport tool an exec command runs (`tsh`, `tbot`, with `.exe` on Windows), if any. */
+export function teleportTool(command: string): 'tsh' | 'tbot' | null {
+  const name = path.basename(command).replace(/\.exe$/, '');
+  return name === 'tsh' || name === 'tbot' ? name : null;
+}
 const KUBE_NAME_EXTENSION = 'teleport.kube.name';
 
 function readInlineOrFile(data: unknown, file: unknown, what: string): string | null {
@@ -81,7 +85,7 @@ export function flagValue(args: string[], flag: string): string | null {
 function isTeleportExec(exec: ExecConfig | undefined): exec is ExecConfig {
   if (!exec || typeof exec.command !== 'string') return false;
   const args = exec.args ?? [];
-  return TELEPORT_EXECUTABLES.has(path.basename(exec.command)) && args.includes('kube') && args.includes('credentials');
+  return teleportTool(exec.command) !== null && args.includes('kube') && args.includes('credentials');
 }
 
 function extensionValue(context: KubeContext, name: string): string | null {

@@ -2,14 +2,11 @@
 // (product.md §4). Only `tsh` can list them for a kubeconfig context: `tsh kube ls
 // --format=json` with the context's own tsh, environment and profile (teleport.md,
 // "tsh kube ls"). Other contexts (tbot, static certificates) have no labels to offer.
-import path from 'node:path';
 import { describeExecCommand, runExecCommand } from '../kubeconfig/exec-credential.js';
 import type { ExecConfig } from '../kubeconfig/load.js';
-import { flagValue, type TeleportContext } from '../kubeconfig/teleport-contexts.js';
+import { flagValue, teleportTool, type TeleportContext } from '../kubeconfig/teleport-contexts.js';
 
 export type KubeLabels = Record<string, string>;
-
-const TSH = /^tsh(\.exe)?$/;
 
 /**
  * The `tsh kube ls` that sees what the context's `tsh kube credentials` sees: same
@@ -20,7 +17,7 @@ const TSH = /^tsh(\.exe)?$/;
 export function tshKubeLsCommand(context: TeleportContext): ExecConfig | null {
   if (context.credentials.kind !== 'exec') return null;
   const exec = context.credentials.exec;
-  if (!TSH.test(path.basename(exec.command))) return null;
+  if (teleportTool(exec.command) !== 'tsh') return null;
   const execArgs = exec.args ?? [];
   const args = ['kube', 'ls', '--format=json', `--cluster=${context.route.teleportCluster}`];
   for (const flag of ['--proxy', '--user']) {

@@ -110,13 +110,13 @@ export function validateSecretPrefix(prefix: string): void {
 
 /** Go text/template with `.ClusterName` and `.KubeName`, the only variables tbot offers its name template. */
 export function validateNameTemplate(template: string): void {
-  let usesLabels = false;
+  let parsed;
   try {
-    usesLabels = parseTemplate(template).usesLabels;
+    parsed = parseTemplate(template);
   } catch {
-    usesLabels = true;
+    parsed = null;
   }
-  if (usesLabels) {
+  if (parsed === null || parsed.usesLabels) {
     throw new UsageError(`invalid --name-template "${template}": only {{.ClusterName}} and {{.KubeName}} may be used`);
   }
 }

@@ -12,6 +12,7 @@ import type { CommandArgs } from '../cli/commands.js';
 import { parseDuration } from '../cli/duration.js';
 import type { Runtime } from '../cli/globals.js';
 import { parseOutputFormat, renderJson, renderTable, renderYaml, writeStdout, type OutputFormat } from '../cli/output.js';
+import { firstNames } from '../util/names.js';
 
 const OUTPUTS: OutputFormat[] = ['table', 'wide', 'json', 'yaml', 'name'];
 
@@ -81,8 +82,7 @@ export async function run(args: CommandArgs, runtime: Runtime): Promise<number> 
   const failing = shown.filter((cluster) => failsOn(cluster, options.failOn));
   if (failing.length > 0) {
     const names = failing.map((cluster) => cluster.item.name ?? cluster.item.secret.name);
-    const shownNames = names.length > 10 ? [...names.slice(0, 10), `and ${names.length - 10} more`] : names;
-    runtime.log.error(`${failing.length} cluster(s) match --fail-on ${[...options.failOn].join(',')}: ${shownNames.join(', ')}`);
+    runtime.log.error(`${failing.length} cluster(s) match --fail-on ${[...options.failOn].join(',')}: ${firstNames(names, 10)}`);
     return 1;
   }
   return 0;

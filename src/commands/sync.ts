@@ -10,14 +10,14 @@ import { DRY_RUN_DEPRECATED, parseSyncOptions, selected, type SyncOptions } from
 import { planSync, type DesiredCluster } from '../sync/plan.js';
 import { buildSyncResult, renderDiff, summaryLine, SYNC_COLUMNS, type SyncResult } from '../sync/result.js';
 import { KubeLabelsLookup, tshKubeLsCommand } from '../teleport/kube-labels.js';
+import { firstNames } from '../util/names.js';
 
 /** `.Labels` for templates that read them, from tsh; the contexts tsh cannot serve get one warning. */
 function teleportLabels(options: SyncOptions, contexts: TeleportContext[], runtime: Runtime): DesiredOptions['kubeLabels'] {
   if (!options.templatesUseLabels) return undefined;
   const withoutTsh = contexts.filter((context) => tshKubeLsCommand(context) === null).map((context) => context.contextName);
   if (withoutTsh.length > 0) {
-    const shown = withoutTsh.slice(0, 3).join(', ') + (withoutTsh.length > 3 ? `, and ${withoutTsh.length - 3} more` : '');
-    runtime.log.warn(`templates read .Labels, which only tsh can list: it is empty for ${withoutTsh.length} context(s) whose credentials do not come from tsh (${shown})`);
+    runtime.log.warn(`templates read .Labels, which only tsh can list: it is empty for ${withoutTsh.length} context(s) whose credentials do not come from tsh (${firstNames(withoutTsh, 3)})`);
   }
   const lookup = new KubeLabelsLookup(options.execTimeoutMs);
   return (context) => lookup.labelsOf(context);

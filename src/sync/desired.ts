@@ -7,6 +7,7 @@ import type { ExecConfig } from '../kubeconfig/load.js';
 import { nameFromCertificate, type ExecNamedContext, type TeleportContext } from '../kubeconfig/teleport-contexts.js';
 import { summarizeCertificate } from '../teleport/identity.js';
 import { routedServerUrl } from '../teleport/routing.js';
+import { PromiseMemo } from '../util/memo.js';
 import type { DesiredCluster } from './plan.js';
 
 /** The settings every rendered secret shares (from flags). */
@@ -22,17 +23,12 @@ export interface DesiredOptions {
 
 /** Runs each distinct exec plugin once per round, even when several contexts share it (tbot). */
 export class ExecCache {
-  private readonly runs = new Map<string, Promise<ExecCredentialResult>>();
+  private readonly runs = new PromiseMemo<ExecCredentialResult>();
   constructor(private readonly timeoutMs: number) {}
 
-  get(exec: Parameters<typeof runExecCredential>[0]): Promise<ExecCredentialResult> {
+  get(exec: ExecConfig): Promise<ExecCredentialResult> {
     const key = JSON.stringify([exec.command, exec.args ?? [], exec.env ?? [], exec.apiVersion ?? '']);
-    let run = this.runs.get(key);
-    if (!run) {
-      run = runExecCredential(exec, this.timeoutMs);
-      this.runs.set(key, run);
-    }
-    return run;
+    return this.runs.get(key, () => runExecCredential(exec, this.timeoutMs));
   }
 }
 

@@ -5,6 +5,7 @@
 import { describeExecCommand, runExecCommand } from '../kubeconfig/exec-credential.js';
 import type { ExecConfig } from '../kubeconfig/load.js';
 import { flagValue, teleportTool, type TeleportContext } from '../kubeconfig/teleport-contexts.js';
+import { PromiseMemo } from '../util/memo.js';
 
 export type KubeLabels = Record<string, string>;
 
@@ -54,7 +55,7 @@ export function parseKubeClusterListing(stdout: string, what: string): Map<strin
 
 /** Looks labels up with `tsh kube ls`, running each distinct listing once per sync round. */
 export class KubeLabelsLookup {
-  private readonly listings = new Map<string, Promise<Map<string, KubeLabels>>>();
+  private readonly listings = new PromiseMemo<Map<string, KubeLabels>>();
   constructor(private readonly timeoutMs: number) {}
 
   /** The context's kube cluster labels; `{}` for contexts whose credentials do not come from tsh. */
@@ -63,11 +64,7 @@ export class KubeLabelsLookup {
     if (!command) return {};
     const what = `"${describeExecCommand(command)}"`;
     const key = JSON.stringify([command.command, command.args, command.env ?? []]);
-    let listing = this.listings.get(key);
-    if (!listing) {
-      listing = runExecCommand(command, this.timeoutMs, what).then((stdout) => parseKubeClusterListing(stdout, what));
-      this.listings.set(key, listing);
-    }
+    const listing = this.listings.get(key, () => runExecCommand(command, this.timeoutMs, what).then((stdout) => parseKubeClusterListing(stdout, what)));
     const prefix = 'cannot read the Teleport labels for .Labels';
     let clusters: Map<string, KubeLabels>;
     try {

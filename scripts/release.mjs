@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { writePlatformArchive } from './archive.mjs';
 import { buildBlob, injectBlob, SEA_FUSE } from './build-binary.mjs';
 import { bundle } from './bundle.mjs';
-import { binaryName, buildManifest, PLATFORMS, renderManifest } from './krew-manifest.mjs';
+import { binaryName, buildManifest, PLATFORMS, platformName, renderManifest } from './krew-manifest.mjs';
 import { reviewProblems, validateManifestFile } from './krew-validate.mjs';
 import { removeSignature, signAdHoc } from './macho-sign.mjs';
 
@@ -122,7 +122,6 @@ async function main() {
   const { values: options } = parseArgs({
     options: { 'out-dir': { type: 'string', default: 'dist/release' }, manifest: { type: 'string', default: 'plugin.yaml' }, platform: { type: 'string', multiple: true } },
   });
-  const platformName = ({ os, arch }) => `${os}/${arch}`;
   const wanted = options.platform ?? PLATFORMS.map(platformName);
   const unknown = wanted.filter((name) => !PLATFORMS.some((platform) => platformName(platform) === name));
   if (unknown.length > 0) throw new Error(`not a release platform: ${unknown.join(', ')} (choose from ${PLATFORMS.map(platformName).join(', ')})`);

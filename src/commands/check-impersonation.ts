@@ -28,7 +28,7 @@ import {
 import type { SecretObject } from '../argocd/cluster-secret.js';
 import { buildCheckReport, checkReportFailed, checkSummaryLine, renderCheckReport, type CheckResult } from '../audit/check-report.js';
 import type { AuditedCluster } from '../audit/cluster-status.js';
-import type { CommandArgs } from '../cli/commands.js';
+import { argumentValues, type CommandArgs } from '../cli/commands.js';
 import { CliError, UsageError } from '../cli/errors.js';
 import { globArguments } from '../cli/globs.js';
 import { readInputFile } from '../cli/input.js';
@@ -93,7 +93,7 @@ function parseOptions(args: CommandArgs, runtime: Runtime): Options {
   const output = parseOutputFormat(runtime.globals.output, ['table', 'json', 'yaml']);
   const matchers = globArguments(args.globs, 'GLOB');
   const targetContexts = parseTargetContexts(args['target-context']);
-  const roleFiles = (Array.isArray(args['role-file']) ? args['role-file'] : []).map((path) => readRoleFile(String(path)));
+  const roleFiles = argumentValues(args['role-file']).map(readRoleFile);
   return {
     output,
     matches: (kube) => matchers.length === 0 || matchers.some((match) => match(kube)),

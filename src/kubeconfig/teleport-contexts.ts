@@ -54,6 +54,7 @@ export function teleportTool(command: string): 'tsh' | 'tbot' | null {
   const name = path.basename(command).replace(/\.exe$/, '');
   return name === 'tsh' || name === 'tbot' ? name : null;
 }
+
 const KUBE_NAME_EXTENSION = 'teleport.kube.name';
 
 function readInlineOrFile(data: unknown, file: unknown, what: string): string | null {

@@ -2,7 +2,7 @@
 // - the entry script (main.cjs): --version, help, completion and everything they import;
 // - the `app` chunk (app.cjs, next to it): the yargs frame and the commands — everything
 //   behind main.ts's `import('./cli/frame.js')` — except:
-// - the `kube` chunk (kube.cjs): @kubernetes/client-node (with undici), the exports we use.
+// - the `kube` chunk (kube.cjs): @kubernetes/client-node, the exports we use.
 // The SEA compiles its whole main script at start-up, so a small entry keeps the fast paths
 // fast; chunks are embedded as assets and compiled when first required (usage errors and
 // offline commands never load `kube`), by scripts/sea-chunks.cjs, with warm code caches
@@ -94,25 +94,58 @@ const kubeSplit = {
 };
 
 /**
- * The client takes three names from undici's index (`Agent`, `ProxyAgent`, `fetch`), and the
- * index loads all of undici: mock agents, caches, WebSocket, EventSource, every interceptor,
- * and the request/stream APIs it adds to every dispatcher, none of which the client uses.
- * Give it the modules behind those three names: about 15% of the kube chunk's start-up.
+ * client-node imports these at its top level for what a command rarely or never uses: undici
+ * (its default fetch and agents; we send requests over node:http(s), src/kube/transport.ts),
+ * proxy agents for a kubeconfig's `proxy-url`, and the OIDC and cloud auth providers. Loading
+ * them cost about a third of the kube chunk's start-up (undici alone pulls in node:http2 and
+ * zlib). Each becomes a module whose exports load the real one when first read.
  */
-const undiciEssentials = {
-  name: 'undici-essentials',
+const LAZY_DEPENDENCIES = ['undici', 'socks-proxy-agent', 'socks', 'hpagent', 'openid-client', 'jsonpath-plus'];
+
+/** If undici is ever loaded, the client takes three names from it: load the modules behind those, not its index. */
+const UNDICI_ESSENTIALS = {
+  Agent: "require('undici/lib/dispatcher/agent.js')",
+  ProxyAgent: "require('undici/lib/dispatcher/proxy-agent.js')",
+  fetch: "require('undici/lib/web/fetch/index.js').fetch",
+};
+
+const lazyDependencies = {
+  name: 'lazy-dependencies',
   setup(context) {
     const clientNode = `${path.sep}@kubernetes${path.sep}client-node${path.sep}`;
-    context.onResolve({ filter: /^undici$/ }, ({ importer }) => (importer.includes(clientNode) ? { path: 'undici', namespace: 'undici-essentials' } : undefined));
-    context.onLoad({ filter: /.*/, namespace: 'undici-essentials' }, () => ({
-      contents: [
-        "exports.Agent = require('undici/lib/dispatcher/agent.js');",
-        "exports.ProxyAgent = require('undici/lib/dispatcher/proxy-agent.js');",
-        "exports.fetch = require('undici/lib/web/fetch/index.js').fetch;",
-      ].join('\n'),
-      resolveDir: ROOT,
-      loader: 'js',
-    }));
+    const filter = new RegExp(`^(${LAZY_DEPENDENCIES.join('|')})$`);
+    context.onResolve({ filter }, ({ path: name, importer }) => (importer.includes(clientNode) ? { path: name, namespace: 'lazy-dependency' } : undefined));
+    context.onLoad({ filter: /.*/, namespace: 'lazy-dependency' }, async ({ path: name }) => {
+      const loaders =
+        name === 'undici'
+          ? Object.entries(UNDICI_ESSENTIALS)
+          : Object.keys(await import(name))
+              // Node's names for a CommonJS module as a whole: reading `__esModule` would load it.
+              .filter((key) => !['default', '__esModule', 'module.exports'].includes(key))
+              .map((key) => [key, `require(${JSON.stringify(name)})[${JSON.stringify(key)}]`]);
+      return {
+        contents: loaders.map(([key, load]) => `Object.defineProperty(exports, ${JSON.stringify(key)}, { enumerable: true, get: () => ${load} });`).join('\n'),
+        resolveDir: ROOT,
+        loader: 'js',
+      };
+    });
+  },
+};
+
+/**
+ * client-node's own modules do nothing at load but define things, though its package does
+ * not say so: marked side-effect free, the ones no used export needs (watch, exec, cp, …) and
+ * their dependencies (ws, tar-fs, …) drop out of the kube chunk.
+ */
+const clientNodeSideEffectFree = {
+  name: 'client-node-side-effect-free',
+  setup(context) {
+    const dist = `${path.sep}@kubernetes${path.sep}client-node${path.sep}dist${path.sep}`;
+    context.onResolve({ filter: /.*/ }, async ({ path: target, importer, resolveDir, kind, pluginData }) => {
+      if (pluginData === 'side-effect-free' || !(importer.includes(dist) || target === KUBE_CLIENT)) return undefined;
+      const resolved = await context.resolve(target, { importer, resolveDir, kind, pluginData: 'side-effect-free' });
+      return resolved.path.includes(dist) ? { ...resolved, sideEffects: false } : resolved;
+    });
   },
 };
 
@@ -176,7 +209,9 @@ export async function bundle(outfile = 'build/main.cjs') {
     ...common,
     stdin: { contents: `export { ${kubeClientImports(outputFiles[0].text).join(', ')} } from '${KUBE_CLIENT}';`, resolveDir: ROOT, sourcefile: 'kube-chunk.js', loader: 'js' },
     outfile: kube,
-    plugins: [undiciEssentials],
+    // ~800 generated classes whose names nothing reads: keeping them costs a call each at load.
+    keepNames: false,
+    plugins: [lazyDependencies, clientNodeSideEffectFree],
   });
   return outfile;
 }

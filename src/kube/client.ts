@@ -1,5 +1,6 @@
 // The edge to the Kubernetes API: client-node clients for one kubeconfig context, with
-// a per-request timeout, request accounting, verbose tracing and one connection pool.
+// a per-request timeout, request accounting, verbose tracing and one connection pool
+// (src/kube/transport.ts).
 // Heavy module: commands import it lazily.
 import {
   ApiException,
@@ -13,16 +14,17 @@ import {
   WellKnownApi,
   createConfiguration,
   ServerConfiguration,
+  wrapHttpLibrary,
   type RequestContext,
   type ResponseContext,
   type SecurityAuthentication,
 } from '@kubernetes/client-node';
 import { readFileSync } from 'node:fs';
-import type { Dispatcher } from 'undici';
 import { CliError } from '../cli/errors.js';
 import type { Log } from '../cli/log.js';
 import { runExecCredential } from '../kubeconfig/exec-credential.js';
 import { contextDocument, type ExecConfig, type ResolvedContext } from '../kubeconfig/load.js';
+import { ClientClosedError, ConnectionPool, PooledHttpLibrary, type ConnectionOptions } from './transport.js';
 
 export interface KubeClientOptions {
   requestTimeoutMs: number;
@@ -128,39 +130,49 @@ async function withExecCredentials(config: KubeConfig, timeoutMs: number): Promi
   return inline;
 }
 
-/** Wraps kubeconfig authentication so that every request shares one dispatcher (connection pool). */
-class PooledAuthentication implements SecurityAuthentication {
-  private dispatcher: Dispatcher | undefined;
-  private authenticated: Promise<KubeConfig> | undefined;
+/**
+ * The kubeconfig's credentials and connection pool, worked out once per client (an exec
+ * plugin runs once, shared by concurrent requests): client-node's `applyToHTTPSOptions`
+ * gives the TLS material, headers and any proxy agent; requests carry the headers and go
+ * through the pool.
+ */
+class KubeconfigConnection implements SecurityAuthentication {
+  private resolved: Promise<{ options: ConnectionOptions; pool: ConnectionPool }> | undefined;
 
   constructor(
     private readonly config: KubeConfig,
+    private readonly server: string,
     private readonly headers: Record<string, string>,
     private readonly execTimeoutMs: number,
   ) {}
 
   getName(): string {
-    return 'kubeconfig authentication (pooled)';
+    return 'kubeconfig authentication';
   }
+
+  private resolve(): Promise<{ options: ConnectionOptions; pool: ConnectionPool }> {
+    this.resolved ??= (async () => {
+      const config = await withExecCredentials(this.config, this.execTimeoutMs);
+      const options: ConnectionOptions = {};
+      await config.applyToHTTPSOptions(options);
+      return { options, pool: ConnectionPool.open(this.server, options, Boolean(config.getCurrentCluster()?.proxyUrl)) };
+    })();
+    return this.resolved;
+  }
+
+  readonly pool = async (): Promise<ConnectionPool> => (await this.resolve()).pool;
 
   async applySecurityAuthentication(context: RequestContext): Promise<void> {
-    // One exec plugin run per client, shared by its concurrent requests.
-    this.authenticated ??= withExecCredentials(this.config, this.execTimeoutMs);
-    await (await this.authenticated).applySecurityAuthentication(context);
+    const { options } = await this.resolve();
+    for (const [key, value] of Object.entries(options.headers ?? {})) if (value !== undefined) context.setHeaderParam(key, String(value));
+    if (options.auth) context.setHeaderParam('Authorization', `Basic ${Buffer.from(options.auth).toString('base64')}`);
     for (const [key, value] of Object.entries(this.headers)) context.setHeaderParam(key, value);
-    const created = context.getDispatcher();
-    if (!created) return;
-    if (this.dispatcher === undefined) {
-      this.dispatcher = created;
-    } else if (created !== this.dispatcher) {
-      void created.close();
-      context.setDispatcher(this.dispatcher);
-    }
   }
 
+  /** Ends the pool; later requests fail with ClientClosedError instead of connecting again. */
   async close(): Promise<void> {
-    await this.dispatcher?.destroy();
-    this.dispatcher = undefined;
+    this.resolved ??= Promise.reject(new ClientClosedError());
+    (await this.resolved.catch(() => undefined))?.pool.close();
   }
 }
 
@@ -171,12 +183,13 @@ export function createKubeClients(config: KubeConfig, options: KubeClientOptions
   if (!cluster) throw new Error('kubeconfig context has no cluster');
   // An exec plugin is part of the request: it gets the request timeout (30 s when that is 0, no timeout).
   const execTimeoutMs = options.requestTimeoutMs > 0 ? options.requestTimeoutMs : DEFAULT_EXEC_TIMEOUT_MS;
-  const authentication = new PooledAuthentication(config, options.headers ?? {}, execTimeoutMs);
+  const connection = new KubeconfigConnection(config, cluster.server, options.headers ?? {}, execTimeoutMs);
   let requests = 0;
   const { log } = options;
   const configuration = createConfiguration({
     baseServer: new ServerConfiguration(cluster.server, {}),
-    authMethods: { default: authentication },
+    httpApi: wrapHttpLibrary(new PooledHttpLibrary(connection.pool)),
+    authMethods: { default: connection },
     promiseMiddleware: [
       {
         pre: async (context: RequestContext) => {
@@ -202,7 +215,7 @@ export function createKubeClients(config: KubeConfig, options: KubeClientOptions
     wellKnown: new WellKnownApi(configuration),
     version: new VersionApi(configuration),
     requestCount: () => requests,
-    close: () => authentication.close(),
+    close: () => connection.close(),
   };
 }
 
@@ -245,7 +258,7 @@ function causeCode(error: unknown): string | null {
 
 function isTimeout(error: unknown): boolean {
   const name = (error as { name?: string })?.name;
-  return name === 'TimeoutError' || name === 'AbortError' || causeCode(error) === 'UND_ERR_CONNECT_TIMEOUT';
+  return name === 'TimeoutError' || name === 'AbortError';
 }
 
 /** One line a person can act on, like kubectl's messages; never a body with secret data. */
@@ -286,11 +299,6 @@ const TRANSIENT_NETWORK_CODES = new Set([
   'ENETUNREACH',
   'ENETDOWN',
   'EAI_AGAIN',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CLOSED',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_BODY_TIMEOUT',
 ]);
 
 /** Whether a failed request is worth sending again, and after how long at least (Retry-After). */

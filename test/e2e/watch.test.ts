@@ -140,7 +140,7 @@ describe('sync --watch under faults', () => {
     const watcher = startWatch(['--source-kubeconfig', execKubeconfig]);
     const pid = watcher.child.pid!;
     const samples: Array<{ round: number; fds: number; sockets: number; rssKb: number }> = [];
-    const ROUNDS = 7;
+    const ROUNDS = 10;
     for (let round = 2; round <= ROUNDS; round += 1) {
       await until(() => watcher.rounds() >= round, `round ${round}`);
       samples.push({ round, ...sampleProcess(pid) });
@@ -154,8 +154,10 @@ describe('sync --watch under faults', () => {
     const fdCounts = settled.map((sample) => sample.fds);
     expect(Math.max(...fdCounts) - Math.min(...fdCounts), JSON.stringify(samples)).toBeLessThanOrEqual(2);
     expect(Math.max(...settled.map((sample) => sample.sockets)), JSON.stringify(samples)).toBeLessThanOrEqual(settled[0]!.sockets + 1);
-    // Memory: no steady climb (a leak of a round's clients would add megabytes per round).
-    const first = settled[0]!.rssKb;
+    // Memory: no steady climb (a leak of a round's clients would add megabytes per round). The
+    // first rounds fill the young generation (16 MB semi-spaces, scripts/build-binary.mjs)
+    // before its first collection: judge the rounds after that.
+    const first = samples.find((sample) => sample.round === 6)!.rssKb;
     const last = settled[settled.length - 1]!.rssKb;
     expect(last - first, JSON.stringify(samples)).toBeLessThan(16 * 1024);
     for (const kube of KUBES) expectComplete(kube);

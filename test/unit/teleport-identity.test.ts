@@ -52,8 +52,8 @@ describe('the Teleport cluster of a certificate', () => {
 describe('the certificate reader', () => {
   // Seeded, so a failure can be replayed.
   function randomText(seed: number): string {
-    // No '"' or '\\': the test PKI's name builder reads them as DN escapes.
-    const alphabet = ['a', 'Z', '0', '-', '.', ' ', 'é', 'ß', '日', '本', '🚀', ',', '=', '+'];
+    // RFC 2253's special characters, control characters and multi-byte UTF-8 among plain text.
+    const alphabet = ['a', 'Z', '0', '-', '.', ' ', 'é', 'ß', '日', '本', '🚀', ',', '=', '+', ' + ', '"', '\\', '<', '>', ';', '#', '\n', '\t', '\u0001'];
     let state = seed;
     const next = (): number => (state = (Math.imul(state, 1103515245) + 12345) >>> 0) >>> 16;
     return Array.from({ length: 1 + (next() % 24) }, () => alphabet[next() % alphabet.length]).join('');

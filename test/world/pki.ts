@@ -73,8 +73,13 @@ function serialNumber(): string {
   return Buffer.from(bytes).toString('hex');
 }
 
+/**
+ * Values as they are. @peculiar/x509 reads quotes, backslashes and a leading '#' in a plain
+ * string as DN syntax, so such values go in as a UTF8String, which is also what Go picks for
+ * text that is not a PrintableString.
+ */
 function nameOf(subject: SubjectAttributes): x509.Name {
-  return new x509.Name(subject.map(([type, value]) => ({ [type]: [value] })));
+  return new x509.Name(subject.map(([type, value]) => ({ [type]: [/["\\]|^#/.test(value) ? { utf8String: value } : value] })));
 }
 
 export async function createCA(commonName: string, lifetimeDays = 3650): Promise<CertificateAuthority> {

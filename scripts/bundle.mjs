@@ -57,6 +57,24 @@ const plainStringWidth = {
   },
 };
 
+/**
+ * Every new yargs instance guesses its version from the nearest package.json, searching the
+ * working directory and each parent (`yargs.version()` in its factory); ours turns the
+ * version option off right away (src/cli/frame.ts), so the search is skipped. If the factory
+ * changes, the build stops.
+ */
+const yargsNoVersionGuess = {
+  name: 'yargs-no-version-guess',
+  setup(context) {
+    context.onLoad({ filter: /[\\/]yargs[\\/]build[\\/]lib[\\/]yargs-factory\.js$/ }, async ({ path: file }) => {
+      const text = readFileSync(file, 'utf8');
+      const guess = '        yargs.help();\n        yargs.version();\n';
+      if (!text.includes(guess)) throw new Error(`${file}: the factory no longer calls yargs.version() as expected`);
+      return { contents: text.replace(guess, '        yargs.help();\n'), loader: 'js' };
+    });
+  },
+};
+
 /** In the entry: main.ts's import of the frame loads the app chunk; nothing else may load code. */
 const entrySplit = {
   name: 'entry-split',
@@ -96,11 +114,12 @@ const kubeSplit = {
 /**
  * client-node imports these at its top level for what a command rarely or never uses: undici
  * (its default fetch and agents; we send requests over node:http(s), src/kube/transport.ts),
- * proxy agents for a kubeconfig's `proxy-url`, and the OIDC and cloud auth providers. Loading
+ * proxy agents for a kubeconfig's `proxy-url`, the OIDC and cloud auth providers, and a YAML
+ * parser (we hand it the kubeconfig as objects: src/kube/client.ts). Loading
  * them cost about a third of the kube chunk's start-up (undici alone pulls in node:http2 and
  * zlib). Each becomes a module whose exports load the real one when first read.
  */
-const LAZY_DEPENDENCIES = ['undici', 'socks-proxy-agent', 'socks', 'hpagent', 'openid-client', 'jsonpath-plus'];
+const LAZY_DEPENDENCIES = ['undici', 'socks-proxy-agent', 'socks', 'hpagent', 'openid-client', 'jsonpath-plus', 'js-yaml'];
 
 /** If undici is ever loaded, the client takes three names from it: load the modules behind those, not its index. */
 const UNDICI_ESSENTIALS = {
@@ -199,12 +218,12 @@ export async function bundle(outfile = 'build/main.cjs') {
     write: false,
     metafile: true,
     external: [KUBE_CLIENT],
-    plugins: [plainStringWidth],
+    plugins: [plainStringWidth, yargsNoVersionGuess],
   });
   const modules = Object.keys(metafile.inputs)
     .map((input) => path.resolve(input)) // relative to the working directory, like esbuild's
     .filter((file) => file.startsWith(SRC + path.sep) && file.endsWith('.ts') && existsSync(file)); // not the virtual entry
-  await build({ ...common, stdin: appEntry(modules), outfile: app, plugins: [kubeSplit, plainStringWidth] });
+  await build({ ...common, stdin: appEntry(modules), outfile: app, plugins: [kubeSplit, plainStringWidth, yargsNoVersionGuess] });
   await build({
     ...common,
     stdin: { contents: `export { ${kubeClientImports(outputFiles[0].text).join(', ')} } from '${KUBE_CLIENT}';`, resolveDir: ROOT, sourcefile: 'kube-chunk.js', loader: 'js' },

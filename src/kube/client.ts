@@ -18,12 +18,15 @@ import {
   type RequestContext,
   type ResponseContext,
   type SecurityAuthentication,
+  type Cluster,
+  type Context,
+  type User,
 } from '@kubernetes/client-node';
 import { readFileSync } from 'node:fs';
 import { CliError } from '../cli/errors.js';
 import type { Log } from '../cli/log.js';
 import { runExecCredential } from '../kubeconfig/exec-credential.js';
-import { contextDocument, type ExecConfig, type ResolvedContext } from '../kubeconfig/load.js';
+import type { ExecConfig, ResolvedContext } from '../kubeconfig/load.js';
 import { ClientClosedError, ConnectionPool, PooledHttpLibrary, type ConnectionOptions } from './transport.js';
 
 export interface KubeClientOptions {
@@ -87,11 +90,49 @@ function checkContext(resolved: ResolvedContext): void {
   }
 }
 
+const optionalString = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+
+/**
+ * The context in client-node's own terms (its `config_types`: what `loadFromString` makes of a
+ * kubeconfig), built directly: handing it text would load a second YAML parser on every run.
+ * `tokenFile` is read here as kubectl reads it (client-node only knows a `token-file` key).
+ */
 export function kubeConfigForContext(resolved: ResolvedContext): KubeConfig {
   checkContext(resolved);
+  const { cluster, user } = resolved;
+  const userName = resolved.userName || 'user';
+  const tokenFile = optionalString(user.tokenFile);
   const config = new KubeConfig();
-  // JSON is YAML, and cheaper to write than YAML on the everyday path.
-  config.loadFromString(JSON.stringify(contextDocument(resolved)));
+  config.loadFromOptions({
+    clusters: [
+      {
+        name: resolved.clusterName,
+        server: String(cluster.server).replace(/\/$/, ''),
+        caData: cluster['certificate-authority-data'],
+        caFile: cluster['certificate-authority'],
+        skipTLSVerify: cluster['insecure-skip-tls-verify'] === true,
+        tlsServerName: cluster['tls-server-name'],
+        proxyUrl: cluster['proxy-url'],
+      },
+    ] satisfies Cluster[],
+    users: [
+      {
+        name: userName,
+        authProvider: user['auth-provider'],
+        certData: user['client-certificate-data'],
+        certFile: user['client-certificate'],
+        keyData: user['client-key-data'],
+        keyFile: user['client-key'],
+        exec: user.exec,
+        token: user.token ?? (tokenFile ? readFileSync(tokenFile, 'utf8').trim() : undefined),
+        username: optionalString(user.username),
+        password: optionalString(user.password),
+        impersonateUser: optionalString(user.as),
+      },
+    ] satisfies User[],
+    contexts: [{ name: resolved.name, cluster: resolved.clusterName, user: userName, namespace: resolved.namespace ?? undefined }] satisfies Context[],
+    currentContext: resolved.name,
+  });
   return config;
 }
 

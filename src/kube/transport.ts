@@ -33,7 +33,8 @@ export class ConnectionPool {
     if (new URL(server).protocol === 'http:') return new ConnectionPool(new http.Agent({ keepAlive: true }));
     const { ca, cert, key, pfx, passphrase, servername, rejectUnauthorized } = options;
     const secureContext = tls.createSecureContext({ ca, cert, key, pfx, passphrase });
-    return new ConnectionPool(new https.Agent({ secureContext, servername, rejectUnauthorized, keepAlive: true }));
+    // No TLS session cache: a client's connections open together, before any session could be reused.
+    return new ConnectionPool(new https.Agent({ secureContext, servername, rejectUnauthorized, keepAlive: true, maxCachedSessions: 0 }));
   }
 
   get closed(): boolean {

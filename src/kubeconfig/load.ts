@@ -238,20 +238,3 @@ export function resolveContext(config: Kubeconfig, contextName?: string): Resolv
     source: context.source,
   };
 }
-
-/** A standalone kubeconfig document for one context (absolute paths), for client libraries. */
-export function contextDocument(resolved: ResolvedContext): Record<string, unknown> {
-  return {
-    apiVersion: 'v1',
-    kind: 'Config',
-    clusters: [{ name: resolved.clusterName, cluster: resolved.cluster }],
-    users: [{ name: resolved.userName || 'user', user: resolved.user }],
-    contexts: [
-      {
-        name: resolved.name,
-        context: { cluster: resolved.clusterName, user: resolved.userName || 'user', namespace: resolved.namespace ?? undefined },
-      },
-    ],
-    'current-context': resolved.name,
-  };
-}

@@ -70,10 +70,9 @@ function readBody(response: http.IncomingMessage): Promise<Buffer> {
 }
 
 /** Decompresses a body the server gzipped (we ask it to: large lists shrink several times). zlib loads only then. */
-async function decoded(body: Buffer, encoding: string | undefined): Promise<Buffer> {
+function decoded(body: Buffer, encoding: string | undefined): Buffer {
   if (encoding !== 'gzip') return body;
-  const { gunzipSync } = await import('node:zlib');
-  return gunzipSync(body);
+  return process.getBuiltinModule('node:zlib').gunzipSync(body);
 }
 
 /** Sends each request through the client's pool (awaited per request: the first one may run an exec plugin). */

@@ -339,7 +339,7 @@ describe('list at scale', () => {
   it('pages through the LIST 500 at a time', async () => {
     big.counts.reset();
     const result = await runPlugin(['list', '--kubeconfig', bigKubeconfig, '-o', 'name'], { env });
-    expect(result.code).toBe(0);
+    expect(result.code, result.stderr).toBe(0);
     expect(result.stdout.split('\n').filter(Boolean)).toHaveLength(1_100);
     const lists = big.counts.filter({ verb: 'list', resource: 'secrets' });
     expect(lists).toHaveLength(3);

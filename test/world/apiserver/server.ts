@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -72,6 +73,11 @@ export interface KubeconfigOptions {
 }
 
 const MAX_BODY = 3 * 1024 * 1024;
+/**
+ * kube-apiserver gzips large responses for clients that accept it (APIResponseCompression);
+ * 128 KiB is its threshold as we remember it (not checked against its source here).
+ */
+const GZIP_THRESHOLD_BYTES = 128 * 1024;
 let clusterCounter = 0;
 
 function sleep(ms: number): Promise<void> {
@@ -445,16 +451,20 @@ export class FakeKubeCluster {
 
   private send(res: ServerResponse, status: number, body: unknown, contentType = 'application/json', headers: Record<string, string> = {}, warnings: string[] = []): void {
     const text = typeof body === 'string' ? body : JSON.stringify(body);
+    // Like kube-apiserver: large responses gzipped when the client accepts it.
+    const gzip = Buffer.byteLength(text) >= GZIP_THRESHOLD_BYTES && /\bgzip\b/.test(String(res.req.headers['accept-encoding'] ?? ''));
+    const payload = gzip ? gzipSync(text) : Buffer.from(text);
     const h: Record<string, string | string[]> = {
       'Audit-Id': randomUUID(),
       'Cache-Control': 'no-cache, private',
       'Content-Type': contentType,
-      'Content-Length': String(Buffer.byteLength(text)),
+      'Content-Length': String(payload.length),
+      ...(gzip ? { 'Content-Encoding': 'gzip' } : {}),
       ...headers,
     };
     if (warnings.length) h.Warning = warnings.map((w) => `299 - ${JSON.stringify(w)}`);
     res.writeHead(status, h);
-    res.end(text);
+    res.end(payload);
   }
 
   private sendStatus(res: ServerResponse, status: Status, headers: Record<string, string> = {}): void {

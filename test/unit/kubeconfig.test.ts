@@ -92,6 +92,21 @@ describe('kubeconfig loading', () => {
     expect(() => resolveContext(loadKubeconfig({ explicitPath: empty }))).toThrow(/has no contexts/);
   });
 
+  it('reads YAML as kubectl does: a repeated key (last wins), comments alone, not two documents', () => {
+    const repeated = path.join(dir(), 'repeated');
+    writeFileSync(repeated, `${config('one', 'https://one')}current-context: other\n`);
+    expect(loadKubeconfig({ explicitPath: repeated }).currentContext).toBe('other');
+    const comments = path.join(dir(), 'comments');
+    writeFileSync(comments, '# nothing here yet\n');
+    expect(loadKubeconfig({ explicitPath: comments }).contexts.size).toBe(0);
+    const two = path.join(dir(), 'two');
+    writeFileSync(two, `${config('one', 'https://one')}---\n${config('two', 'https://two')}`);
+    expect(() => loadKubeconfig({ explicitPath: two })).toThrow(`error loading kubeconfig "${two}": it holds 2 YAML documents, not one`);
+    const date = path.join(dir(), 'date');
+    writeFileSync(date, config('2024-01-01', 'https://one'));
+    expect([...loadKubeconfig({ explicitPath: date }).contexts.keys()]).toEqual(['2024-01-01']); // a string, not a date
+  });
+
   it('falls back to the pod service account inside a pod', () => {
     const loaded = loadKubeconfig({ env: { KUBERNETES_SERVICE_HOST: '10.0.0.1' }, home: dir() });
     expect(loaded.inCluster).toBe(true);

@@ -1,5 +1,6 @@
 // The report model shared by `check join` and `check impersonation` (product.md §6.3).
-import { API_VERSION, renderJson, renderTable, renderYaml, type Column } from '../cli/output.js';
+import { API_VERSION, renderJson, renderTable, type Column } from '../cli/output.js';
+import { renderYaml } from '../cli/output-yaml.js';
 
 export type CheckStatus = 'pass' | 'warn' | 'fail' | 'skip';
 

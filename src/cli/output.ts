@@ -1,6 +1,5 @@
 // Printers for results on stdout: kubectl-style tables, JSON (4-space indent), YAML, names.
 import columnify from 'columnify';
-import { stringify as toYaml } from 'yaml';
 import { UsageError } from './errors.js';
 
 export const API_VERSION = 'teleport-argocd/v1alpha1';
@@ -52,10 +51,6 @@ export function renderTable<Row>(rows: readonly Row[], columns: readonly Column<
 
 export function renderJson(document: unknown): string {
   return `${JSON.stringify(document, null, 4)}\n`;
-}
-
-export function renderYaml(document: unknown): string {
-  return toYaml(document, { lineWidth: 0 });
 }
 
 /** Writes to stdout and resolves when flushed; a closed pipe (`| head`) is not an error. */

@@ -3,7 +3,8 @@
 import type { CommandArgs } from '../cli/commands.js';
 import { CliError } from '../cli/errors.js';
 import type { Runtime } from '../cli/globals.js';
-import { renderJson, renderTable, renderYaml, writeStdout } from '../cli/output.js';
+import { renderJson, renderTable, writeStdout } from '../cli/output.js';
+import { renderYaml } from '../cli/output-yaml.js';
 import { parseCleanOptions, type CleanOptions } from '../clean/options.js';
 import { planClean } from '../clean/plan.js';
 import { buildCleanResult, cleanSummaryLine, CLEAN_COLUMNS, type CleanResult } from '../clean/result.js';

@@ -7,7 +7,8 @@ import { buildCheckReport, checkReportFailed, checkSummaryLine, renderCheckRepor
 import type { CommandArgs } from '../cli/commands.js';
 import { CliError } from '../cli/errors.js';
 import type { Runtime } from '../cli/globals.js';
-import { renderYaml, writeStdout } from '../cli/output.js';
+import { writeStdout } from '../cli/output.js';
+import { renderYaml } from '../cli/output-yaml.js';
 import type { ConnectedContext } from '../kube/connect.js';
 import { parseJoinOptions, type JoinOptions } from '../join/options.js';
 import { chooseJoinType, detectProvider, parseJwks } from '../teleport/join-validation.js';

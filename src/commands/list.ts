@@ -11,7 +11,7 @@ import {
 import type { CommandArgs } from '../cli/commands.js';
 import { parseDuration } from '../cli/duration.js';
 import type { Runtime } from '../cli/globals.js';
-import { parseOutputFormat, renderJson, renderTable, renderYaml, writeStdout, type OutputFormat } from '../cli/output.js';
+import { parseOutputFormat, renderJson, renderTable, writeStdout, type OutputFormat } from '../cli/output.js';
 import { firstNames } from '../util/names.js';
 
 const OUTPUTS: OutputFormat[] = ['table', 'wide', 'json', 'yaml', 'name'];
@@ -40,7 +40,10 @@ function parseListOptions(args: CommandArgs, runtime: Runtime): ListOptions {
 async function print(clusters: AuditedCluster[], options: ListOptions, runtime: Runtime, now: Date): Promise<void> {
   const { namespace, noHeaders } = runtime.globals;
   if (options.output === 'json') return writeStdout(renderJson(buildClusterList(clusters)));
-  if (options.output === 'yaml') return writeStdout(renderYaml(buildClusterList(clusters)));
+  if (options.output === 'yaml') {
+    const { renderYaml } = await import('../cli/output-yaml.js');
+    return writeStdout(renderYaml(buildClusterList(clusters)));
+  }
   if (clusters.length === 0) {
     runtime.log.info(`No resources found in ${namespace} namespace.`);
     return;

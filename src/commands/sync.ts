@@ -2,7 +2,8 @@
 import type { CommandArgs } from '../cli/commands.js';
 import { CliError, errorMessage } from '../cli/errors.js';
 import type { Runtime } from '../cli/globals.js';
-import { renderJson, renderTable, renderYaml, writeStdout } from '../cli/output.js';
+import { renderJson, renderTable, writeStdout } from '../cli/output.js';
+import { renderYaml } from '../cli/output-yaml.js';
 import { loadKubeconfig } from '../kubeconfig/load.js';
 import { detectTeleportContexts, type TeleportContext } from '../kubeconfig/teleport-contexts.js';
 import { desiredCluster, ExecCache, nameByExec, type DesiredOptions } from '../sync/desired.js';

@@ -12,7 +12,8 @@ import {
   type AuditedCluster,
 } from '../../src/audit/cluster-status.js';
 import { UsageError } from '../../src/cli/errors.js';
-import { renderJson, renderTable, renderYaml } from '../../src/cli/output.js';
+import { renderJson, renderTable } from '../../src/cli/output.js';
+import { renderYaml } from '../../src/cli/output-yaml.js';
 import { argocdClusterAddSecret, declarativeClusterSecret, tbotClusterSecret } from '../world/fixtures/index.js';
 import { createCA, issueTeleportCertificate, type CertificateAuthority, type PemPair } from '../world/pki.js';
 

@@ -5,6 +5,8 @@
 //   chunk and parses with yargs, sends nothing), each against `kubectl version --client`;
 // - the everyday path, `list`, against `kubectl get secrets` on the same server: the local
 //   sandbox (started here, its clusters registered with `sync` first), or --kubeconfig's.
+// - for scale, the same reads made by Node alone (bench/node-floor.cjs: node:https, no
+//   argument parser, no Kubernetes client, no audit), against the same kubectl baseline.
 // Also the peak RSS of one run of each. Prints figures and ratios; asserts nothing.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -105,6 +107,7 @@ try {
     ours('sync --bogus (exit 2)', ['sync', '--bogus'], VERSION, 2),
     GET_SECRETS,
     ours('list', ['list', ...server], GET_SECRETS),
+    { name: 'node + https, the same reads (floor)', command: process.execPath, args: [path.resolve('bench/node-floor.cjs'), ...server], baseline: GET_SECRETS },
   ];
 
   for (const item of cases) await timeOnce(item); // warm the page cache; not counted

@@ -18,6 +18,7 @@ const SRC = path.join(ROOT, 'src');
 const LOADER = fileURLToPath(new URL('./sea-chunks.cjs', import.meta.url));
 
 const KUBE_CLIENT = '@kubernetes/client-node';
+const YARGS_ASSERT = fileURLToPath(new URL('./yargs-assert.mjs', import.meta.url));
 
 /** The chunk files `bundle(main)` writes next to `main`. */
 export function chunkFiles(main) {
@@ -58,20 +59,51 @@ const plainStringWidth = {
 };
 
 /**
- * Every new yargs instance guesses its version from the nearest package.json, searching the
- * working directory and each parent (`yargs.version()` in its factory); ours turns the
- * version option off right away (src/cli/frame.ts), so the search is skipped. If the factory
+ * Work yargs does on every run whose result we never use, cut from its source. If yargs
  * changes, the build stops.
  */
-const yargsNoVersionGuess = {
-  name: 'yargs-no-version-guess',
+const YARGS_EDITS = [
+  {
+    // Every new yargs instance guesses its version from the nearest package.json, searching
+    // the working directory and each parent; the frame turns the version option off right away.
+    file: 'yargs-factory.js',
+    find: '        yargs.help();\n        yargs.version();\n',
+    replace: '        yargs.help();\n',
+  },
+  {
+    // Before a command runs, yargs lays out the whole help text in case the command shows
+    // it; we render help ourselves (src/cli/help.ts) and never ask yargs for it.
+    file: 'command.js',
+    find: '            if (!isDefaultCommand) {\n                yargs.getInternalMethods().getUsageInstance().cacheHelpMessage();\n            }\n',
+    replace: '',
+  },
+];
+
+const yargsEdits = {
+  name: 'yargs-edits',
   setup(context) {
-    context.onLoad({ filter: /[\\/]yargs[\\/]build[\\/]lib[\\/]yargs-factory\.js$/ }, async ({ path: file }) => {
-      const text = readFileSync(file, 'utf8');
-      const guess = '        yargs.help();\n        yargs.version();\n';
-      if (!text.includes(guess)) throw new Error(`${file}: the factory no longer calls yargs.version() as expected`);
-      return { contents: text.replace(guess, '        yargs.help();\n'), loader: 'js' };
-    });
+    for (const { file: name, find, replace } of YARGS_EDITS) {
+      const filter = new RegExp(`[\\\\/]yargs[\\\\/]build[\\\\/]lib[\\\\/]${name.replace('.', '\\.')}$`);
+      context.onLoad({ filter }, async ({ path: file }) => {
+        const text = readFileSync(file, 'utf8');
+        if (!text.includes(find)) throw new Error(`${file}: yargs changed, the bundle's edit no longer applies:\n${find}`);
+        return { contents: text.replace(find, replace), loader: 'js' };
+      });
+    }
+  },
+};
+
+/**
+ * yargs checks its own invariants on every parse with `assert`'s strictEqual and
+ * notStrictEqual; loading node:assert (and the diff and colour modules behind it) costs a few
+ * ms. Its copies load node:assert only when a check fails, which then fails as before.
+ */
+const yargsLazyAssert = {
+  name: 'yargs-lazy-assert',
+  setup(context) {
+    context.onResolve({ filter: /^assert$/ }, ({ importer }) =>
+      /node_modules[\\/]yargs[\\/]/.test(importer) ? { path: YARGS_ASSERT, namespace: 'file' } : undefined,
+    );
   },
 };
 
@@ -152,6 +184,36 @@ const lazyDependencies = {
 };
 
 /**
+ * client-node loads node:child_process at its top level, for the exec and cloud auth
+ * providers (its exec provider keeps `spawn` from the start); most runs never start a
+ * process. Its copy is a module whose functions load the real one when first called.
+ */
+const LAZY_BUILTINS = ['node:child_process'];
+
+/** CommonJS source of the stand-in for built-in module `name`: its functions load it on first call. */
+export async function lazyBuiltinSource(name) {
+  const load = (key) => `process.getBuiltinModule(${JSON.stringify(name)})[${JSON.stringify(key)}]`;
+  const exported = Object.entries(await import(name)).filter(([key]) => key !== 'default');
+  return exported
+    .map(([key, value]) =>
+      typeof value === 'function'
+        ? `exports[${JSON.stringify(key)}] = function forward(...args) { const real = ${load(key)}; return new.target ? Reflect.construct(real, args, new.target === forward ? real : new.target) : real.apply(this, args); };`
+        : `Object.defineProperty(exports, ${JSON.stringify(key)}, { enumerable: true, get: () => ${load(key)} });`,
+    )
+    .join('\n');
+}
+
+const lazyBuiltins = {
+  name: 'lazy-builtins',
+  setup(context) {
+    const clientNode = `${path.sep}@kubernetes${path.sep}client-node${path.sep}`;
+    const filter = new RegExp(`^(${LAZY_BUILTINS.join('|')})$`);
+    context.onResolve({ filter }, ({ path: name, importer }) => (importer.includes(clientNode) ? { path: name, namespace: 'lazy-builtin' } : undefined));
+    context.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, async ({ path: name }) => ({ contents: await lazyBuiltinSource(name), loader: 'js' }));
+  },
+};
+
+/**
  * client-node's own modules do nothing at load but define things, though its package does
  * not say so: marked side-effect free, the ones no used export needs (watch, exec, cp, …) and
  * their dependencies (ws, tar-fs, …) drop out of the kube chunk.
@@ -218,19 +280,19 @@ export async function bundle(outfile = 'build/main.cjs') {
     write: false,
     metafile: true,
     external: [KUBE_CLIENT],
-    plugins: [plainStringWidth, yargsNoVersionGuess],
+    plugins: [plainStringWidth, yargsEdits, yargsLazyAssert],
   });
   const modules = Object.keys(metafile.inputs)
     .map((input) => path.resolve(input)) // relative to the working directory, like esbuild's
     .filter((file) => file.startsWith(SRC + path.sep) && file.endsWith('.ts') && existsSync(file)); // not the virtual entry
-  await build({ ...common, stdin: appEntry(modules), outfile: app, plugins: [kubeSplit, plainStringWidth, yargsNoVersionGuess] });
+  await build({ ...common, stdin: appEntry(modules), outfile: app, plugins: [kubeSplit, plainStringWidth, yargsEdits, yargsLazyAssert] });
   await build({
     ...common,
     stdin: { contents: `export { ${kubeClientImports(outputFiles[0].text).join(', ')} } from '${KUBE_CLIENT}';`, resolveDir: ROOT, sourcefile: 'kube-chunk.js', loader: 'js' },
     outfile: kube,
     // ~800 generated classes whose names nothing reads: keeping them costs a call each at load.
     keepNames: false,
-    plugins: [lazyDependencies, clientNodeSideEffectFree],
+    plugins: [lazyDependencies, lazyBuiltins, clientNodeSideEffectFree],
   });
   return outfile;
 }

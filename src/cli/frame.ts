@@ -61,6 +61,10 @@ export async function runCli(args: string[], commandName: string): Promise<numbe
         throw new UsageError(`invalid value for --${flag.name}: must be a number`);
       }
     }
+    // Every command talks to a cluster over TLS. When node:tls loads, Node starts parsing its
+    // root certificates on another thread, and the first TLS context waits for that parse:
+    // loading it before the command's modules (and the Kubernetes client) lets the two overlap.
+    process.getBuiltinModule('node:tls');
     const module = await spec.load();
     exitCode = await module.run(argv as CommandArgs, runtime);
   };

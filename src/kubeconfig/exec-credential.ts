@@ -1,7 +1,6 @@
 // Runs a kubeconfig exec credential plugin (client.authentication.k8s.io v1 / v1beta1)
 // the way kubectl does, non-interactively, with a timeout. Errors name the command. The
 // same runner serves other commands of those tools (`tsh kube ls` for label templates).
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import type { ExecConfig } from './load.js';
 
@@ -71,6 +70,8 @@ export async function runExecCommand(exec: ExecConfig, timeoutMs: number, what: 
     timedOut: boolean;
     spawnError: NodeJS.ErrnoException | null;
   }>((resolve) => {
+    // Loaded here, not at start-up: most runs start no process.
+    const { spawn } = process.getBuiltinModule('node:child_process');
     const child = spawn(exec.command, exec.args ?? [], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';

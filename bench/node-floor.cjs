@@ -1,24 +1,19 @@
-// `node bench/node-floor.cjs --kubeconfig FILE [--context NAME] -n NS`: the reads `list` makes
-// (cluster secrets; argocd-cmd-params-cm, then the namespace's Applications), sent with
-// nothing but Node's own https, and the secret names printed. No argument parser, no
-// Kubernetes client, no audit: what Node itself costs for `list`'s job, so that
-// bench/startup can show how much of `list`'s time is the runtime and how much is ours.
-// Only for kubeconfig contexts with static TLS material (certificate or token, no exec).
+// `node bench/node-floor.cjs CONFIG.json NAMESPACE`: the reads `list` makes (cluster
+// secrets; argocd-cmd-params-cm, then the namespace's Applications), sent with nothing but
+// Node's own https, and the secret names printed. No argument parser, no Kubernetes client,
+// no YAML parser, no audit: what Node itself costs for `list`'s job, so that bench/startup
+// can show how much of `list`'s time is the runtime and how much is ours. CONFIG.json is
+// `kubectl config view --raw --minify -o json`: one context with static TLS material
+// (certificate or token, no exec plugin).
 'use strict';
 const { readFileSync } = require('node:fs');
 const https = require('node:https');
 const tls = require('node:tls');
-const { parseArgs } = require('node:util');
-const { load } = require('js-yaml');
 
-const { values } = parseArgs({
-  options: { kubeconfig: { type: 'string' }, context: { type: 'string' }, namespace: { type: 'string', short: 'n', default: 'default' } },
-});
-const config = load(readFileSync(values.kubeconfig, 'utf8'));
-const named = (list, name) => (list ?? []).find((entry) => entry.name === name);
-const context = named(config.contexts, values.context ?? config['current-context']).context;
-const cluster = named(config.clusters, context.cluster).cluster;
-const user = named(config.users, context.user).user;
+const [configFile, namespace] = process.argv.slice(2);
+const config = JSON.parse(readFileSync(configFile, 'utf8'));
+const { cluster } = config.clusters[0];
+const { user } = config.users[0];
 if (user.exec || user['auth-provider']) throw new Error('node-floor: only contexts with static credentials');
 
 const material = (data, file) => (data ? Buffer.from(data, 'base64') : file ? readFileSync(file) : undefined);
@@ -34,7 +29,7 @@ const agent = new https.Agent({
   rejectUnauthorized: cluster['insecure-skip-tls-verify'] !== true,
 });
 const headers = user.token ? { authorization: `Bearer ${user.token}` } : {};
-const ns = encodeURIComponent(values.namespace);
+const ns = encodeURIComponent(namespace);
 
 function get(path) {
   return new Promise((resolve, reject) => {

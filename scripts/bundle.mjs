@@ -160,28 +160,20 @@ const UNDICI_ESSENTIALS = {
   fetch: "require('undici/lib/web/fetch/index.js').fetch",
 };
 
-const lazyDependencies = {
-  name: 'lazy-dependencies',
-  setup(context) {
-    const clientNode = `${path.sep}@kubernetes${path.sep}client-node${path.sep}`;
-    const filter = new RegExp(`^(${LAZY_DEPENDENCIES.join('|')})$`);
-    context.onResolve({ filter }, ({ path: name, importer }) => (importer.includes(clientNode) ? { path: name, namespace: 'lazy-dependency' } : undefined));
-    context.onLoad({ filter: /.*/, namespace: 'lazy-dependency' }, async ({ path: name }) => {
-      const loaders =
-        name === 'undici'
-          ? Object.entries(UNDICI_ESSENTIALS)
-          : Object.keys(await import(name))
-              // Node's names for a CommonJS module as a whole: reading `__esModule` would load it.
-              .filter((key) => !['default', '__esModule', 'module.exports'].includes(key))
-              .map((key) => [key, `require(${JSON.stringify(name)})[${JSON.stringify(key)}]`]);
-      return {
-        contents: loaders.map(([key, load]) => `Object.defineProperty(exports, ${JSON.stringify(key)}, { enumerable: true, get: () => ${load} });`).join('\n'),
-        resolveDir: ROOT,
-        loader: 'js',
-      };
-    });
-  },
-};
+/** A CommonJS export `key` whose value is `load` (an expression), evaluated when first read. */
+const lazyExport = (key, load) => `Object.defineProperty(exports, ${JSON.stringify(key)}, { enumerable: true, get: () => ${load} });`;
+
+/** CommonJS source of the stand-in for dependency `name`: its exports load it when first read. */
+async function lazyDependencySource(name) {
+  const loaders =
+    name === 'undici'
+      ? Object.entries(UNDICI_ESSENTIALS)
+      : Object.keys(await import(name))
+          // Node's names for a CommonJS module as a whole: reading `__esModule` would load it.
+          .filter((key) => !['default', '__esModule', 'module.exports'].includes(key))
+          .map((key) => [key, `require(${JSON.stringify(name)})[${JSON.stringify(key)}]`]);
+  return loaders.map(([key, load]) => lazyExport(key, load)).join('\n');
+}
 
 /**
  * client-node loads node:child_process at its top level, for the exec and cloud auth
@@ -198,18 +190,28 @@ export async function lazyBuiltinSource(name) {
     .map(([key, value]) =>
       typeof value === 'function'
         ? `exports[${JSON.stringify(key)}] = function forward(...args) { const real = ${load(key)}; return new.target ? Reflect.construct(real, args, new.target === forward ? real : new.target) : real.apply(this, args); };`
-        : `Object.defineProperty(exports, ${JSON.stringify(key)}, { enumerable: true, get: () => ${load(key)} });`,
+        : lazyExport(key, load(key)),
     )
     .join('\n');
 }
 
-const lazyBuiltins = {
-  name: 'lazy-builtins',
+/** What client-node imports that the kube chunk replaces with a stand-in, and how each stand-in is written. */
+const STAND_INS = new Map([
+  ...LAZY_DEPENDENCIES.map((name) => [name, lazyDependencySource]),
+  ...LAZY_BUILTINS.map((name) => [name, lazyBuiltinSource]),
+]);
+
+const clientNodeStandIns = {
+  name: 'client-node-stand-ins',
   setup(context) {
     const clientNode = `${path.sep}@kubernetes${path.sep}client-node${path.sep}`;
-    const filter = new RegExp(`^(${LAZY_BUILTINS.join('|')})$`);
-    context.onResolve({ filter }, ({ path: name, importer }) => (importer.includes(clientNode) ? { path: name, namespace: 'lazy-builtin' } : undefined));
-    context.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, async ({ path: name }) => ({ contents: await lazyBuiltinSource(name), loader: 'js' }));
+    const filter = new RegExp(`^(${[...STAND_INS.keys()].join('|')})$`);
+    context.onResolve({ filter }, ({ path: name, importer }) => (importer.includes(clientNode) ? { path: name, namespace: 'stand-in' } : undefined));
+    context.onLoad({ filter: /.*/, namespace: 'stand-in' }, async ({ path: name }) => ({
+      contents: await STAND_INS.get(name)(name),
+      resolveDir: ROOT,
+      loader: 'js',
+    }));
   },
 };
 
@@ -292,7 +294,7 @@ export async function bundle(outfile = 'build/main.cjs') {
     outfile: kube,
     // ~800 generated classes whose names nothing reads: keeping them costs a call each at load.
     keepNames: false,
-    plugins: [lazyDependencies, lazyBuiltins, clientNodeSideEffectFree],
+    plugins: [clientNodeStandIns, clientNodeSideEffectFree],
   });
   return outfile;
 }
